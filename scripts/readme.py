@@ -1,22 +1,36 @@
 """Write README.md from nbs/index.ipynb (nbdev's `nbdev-readme` needs Quarto; nbconvert does not).
 
-`--check` fails instead when README.md is out of date."""
-import sys
+The notebook is executed first (its results table is computed from nbs/results.json). Cells marked
+`#| hide` are dropped; cells marked `#| echo: false` show only their output. `--check` fails instead
+when README.md is out of date."""
+import re, sys
 from pathlib import Path
 import nbformat
 from nbconvert import MarkdownExporter
+from nbconvert.preprocessors import ExecutePreprocessor
 
 ROOT = Path(__file__).resolve().parent.parent
 
+def directives(src): return {l[3:].strip() for l in src.splitlines() if l.startswith('#| ')}
+
 def render():
     nb = nbformat.read(ROOT/'nbs'/'index.ipynb', as_version=4)
-    nb.cells = [c for c in nb.cells if not c.source.startswith(('#| hide', '#|hide'))]
-    body,_ = MarkdownExporter(exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nb)
+    ExecutePreprocessor(timeout=120, kernel_name='python3').preprocess(nb, {'metadata': {'path': str(ROOT/'nbs')}})
+    cells = []
+    for c in nb.cells:
+        d = directives(c.source)
+        if 'hide' in d: continue
+        if c.cell_type == 'code' and 'echo: false' in d: c.source = ''
+        cells.append(c)
+    nb.cells = cells
+    exp = MarkdownExporter(exclude_input_prompt=True, exclude_output_prompt=True)
+    body,_ = exp.from_notebook_node(nb)
+    body = re.sub(r'\n{3,}', '\n\n', body.replace('```python\n\n```\n', ''))
     return '<!-- Written from nbs/index.ipynb by scripts/readme.py: edit the notebook, not this file. -->\n\n' + body.strip() + '\n'
 
 if __name__ == '__main__':
     text,readme = render(),ROOT/'README.md'
     if '--check' in sys.argv:
-        if not readme.exists() or readme.read_text() != text: sys.exit('README.md is out of date: run `python scripts/readme.py`')
+        if not readme.exists() or readme.read_text() != text: sys.exit('README.md is out of date: run `make export`')
         print('README.md matches nbs/index.ipynb')
     else: readme.write_text(text)

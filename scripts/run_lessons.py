@@ -2,7 +2,9 @@
 
 Each notebook runs in its own process on a copy in _out/nbs/ (the executed copy, outputs and all, stays there),
 one after another so that their timings do not fight over the CPU. Figures that a notebook reports with
-`miniai.datasets.show_result` are collected in _out/results.json and printed as a table at the end.
+`miniai.datasets.show_result` are collected in _out/results.json and printed as a table at the end; after a
+full run (all notebooks, slow cells included, none failed) they also go to nbs/results.json, which the home page
+(nbs/index.ipynb, and so README.md) shows as its results table.
 A notebook that fails does not stop the others; the run then ends with a non-zero exit naming it."""
 import argparse, json, os, shutil, subprocess, sys, time
 from pathlib import Path
@@ -38,8 +40,13 @@ def main():
         res = OUT/'results'/f'{nb.stem}.jsonl'
         recs = [json.loads(l) for l in res.read_text().splitlines()] if res.exists() else []
         rows += [dict(r, notebook=nb.stem, notebook_s=round(secs, 1), ok=ok) for r in recs]
-    (OUT/'results.json').write_text(json.dumps(dict(rows=rows, failed=failed, flags=a.flags,
-                                                    when=time.strftime('%Y-%m-%d %H:%M'), total_s=round(time.perf_counter()-t_start)), indent=1))
+    summary = json.dumps(dict(rows=rows, failed=failed, flags=a.flags, when=time.strftime('%Y-%m-%d %H:%M'),
+                              total_s=round(time.perf_counter()-t_start)), indent=1)
+    (OUT/'results.json').write_text(summary)
+    # A full run (every notebook, slow cells too, none failed) becomes the README's results table.
+    if not a.notebooks and a.flags == 'slow' and not failed:
+        (ROOT/'nbs'/'results.json').write_text(summary)
+        subprocess.run([sys.executable, str(ROOT/'scripts'/'readme.py')], check=True)
     print(f'\n{"notebook":<24} {"figure":<32} {"value":>12}  {"notebook time":>13}')
     for r in rows:
         v = f"{r['value']:.4g}" if isinstance(r['value'], float) else str(r['value'])
