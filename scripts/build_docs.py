@@ -134,9 +134,11 @@ nav.sidebar li a { display: block; padding: .35rem .5rem; border-radius: 4px; co
 nav.sidebar li a:hover { background: #e8eefa; }
 nav.sidebar li a.current { background: #dde6f7; font-weight: 600; color: #1a3d7c; }
 main { margin-left: 15rem; max-width: 60rem; padding: 1.5rem 2.5rem 4rem !important; }
-header.page { margin: 0 0 1.5rem 0; }
+header.page { margin: 0 0 1.5rem 0; padding: 0 5px; font-family: var(--jp-content-font-family); }
 header.page h1 { font-size: 2.2rem; margin: 0 0 .3rem 0; }
-header.page p.description { font-size: 1.15rem; color: #555; margin: 0; }
+header.page .description p { font-size: 1.15rem; color: #555; margin: 0; }
+.jp-RenderedMarkdown pre { background: var(--jp-cell-editor-background); border: 1px solid var(--jp-cell-editor-border-color);
+  padding: .5rem .7rem; margin: .5rem 0 1rem; }
 .jp-InputArea-prompt, .jp-OutputArea-prompt { display: none !important; }
 .jp-Cell { padding: 2px 0; }
 .celltag_showdoc .jp-RenderedMarkdown { border: 1px solid #dcdce4; border-radius: 6px; padding: .2rem 1rem .6rem;
@@ -147,11 +149,14 @@ header.page p.description { font-size: 1.15rem; color: #555; margin: 0; }
 @media (max-width: 50rem) { nav.sidebar { position: static; width: auto; } main { margin-left: 0; } }
 """
 
+# nbconvert's lab template, without the scripts it fetches from CDNs (the site works offline), plus a sidebar.
 TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {% block html_head_js_requirejs %}{% endblock %}
 {% block html_head_js_mathjax %}{% endblock %}
 {% block html_head_js_mermaidjs %}{% endblock %}
-{% block extra_css %}<style type="text/css">{{ resources.site.css }}</style>{% endblock %}
+{% block jupyter_widgets %}{% endblock %}
+{% block extra_css %}<link rel="icon" href="data:,">
+<style type="text/css">{{ resources.site.css }}</style>{% endblock %}
 {%- block body_header -%}
 <body class="jp-Notebook" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
 <nav class="sidebar"><a class="brand" href="index.html">{{ resources.site.name }}</a><ul>
@@ -161,7 +166,7 @@ TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 </ul></nav>
 <main>
 <header class="page"><h1>{{ resources.site.title | e }}</h1>
-{%- if resources.site.description %}<p class="description">{{ resources.site.description | e }}</p>{% endif %}
+{%- if resources.site.description %}<div class="description">{{ resources.site.description | markdown2html }}</div>{% endif %}
 {%- if resources.site.warning %}<p class="page-warning">{{ resources.site.warning | e }}</p>{% endif %}
 </header>
 {%- endblock body_header -%}
