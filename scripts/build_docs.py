@@ -98,6 +98,8 @@ def process(src, ex):
     nb = read_nb(ex if ex else src)
     nb.path_ = str(src)
     with working_directory(NBS): FilterDefaults()(nb)
+    ws = nb.metadata.get('widgets', {}).get('application/vnd.jupyter.widget-state+json', {})
+    if not ws.get('state'): nb.metadata.pop('widgets', None)   # exec_show_docs records an empty widget state
     fm = {}
     if nb.cells and nb.cells[0].cell_type == 'raw' and nb.cells[0].source.startswith('---'):
         fm = yaml.safe_load(nb.cells.pop(0).source.strip().strip('-')) or {}
@@ -172,14 +174,18 @@ TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- endblock body_header -%}
 """
 
-def render(execd):
-    "Write one HTML page per notebook into _docs/ with nbconvert."
+def render(execd, dest=DOCS):
+    "Write one HTML page per notebook in `execd` into `dest` with nbconvert; return the pages and what failed."
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
     from nbdev.config import get_config
-    done = {src: process(src, ex) for src,ex in execd.items()}
+    done,failed = {},[]
+    for src,ex in execd.items():
+        try: done[src] = process(src, ex)
+        except Exception as e:
+            print(f'{src.name}: no page, nbdev could not process it: {type(e).__name__}: {e}', file=sys.stderr)
+            failed.append(src.name)
     nav = [(page_name(s), fm.get('title') or s.stem) for s,(_,fm) in done.items()]
     c = Config()
     c.TagRemovePreprocessor.remove_cell_tags = ('remove_cell',)
@@ -188,23 +194,23 @@ def render(execd):
     c.TagRemovePreprocessor.enabled = True
     exp = HTMLExporter(config=c, template_file='miniai.html.j2', extra_loaders=[DictLoader({'miniai.html.j2': TEMPLATE})],
                        exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True, theme='light')
-    if DOCS.exists(): shutil.rmtree(DOCS)
-    DOCS.mkdir(parents=True)
+    if dest.exists(): shutil.rmtree(dest)
+    dest.mkdir(parents=True)
     name = get_config().get('lib_name', 'miniai')
     for src,(nb,fm) in done.items():
         warn = None if execd[src] else f'{src.name} failed to execute, so this page shows no outputs: run `nbdev-test nbs/{src.name}`.'
-        nb.metadata['title'] = f"{fm.get('title') or src.stem} – {name}" if src.stem != 'index' else name
-        site = dict(css=CSS, nav=nav, name=name, page=page_name(src), title=fm.get('title') or src.stem,
-                    description=fm.get('description', ''), warning=warn)
+        title = fm.get('title') or src.stem
+        nb.metadata['title'] = name if page_name(src) == 'index.html' else f'{title} – {name}'
+        site = dict(css=CSS, nav=nav, name=name, page=page_name(src), title=title, description=fm.get('description', ''), warning=warn)
         html,_ = exp.from_notebook_node(nb, resources=dict(site=site, metadata=dict(name=src.stem, path=str(NBS))))
-        (DOCS/page_name(src)).write_text(html)
-    (DOCS/'.nojekyll').touch()
-    return [page_name(s) for s in done]
+        (dest/page_name(src)).write_text(html)
+    (dest/'.nojekyll').touch()
+    return [page_name(s) for s in done], failed
 
 # --- With Quarto: nbdev-docs over the executed copies --------------------------------------------------------
 
-def quarto(execd):
-    "Run `nbdev-docs` in a staging copy of the project whose nbs/ holds the executed notebooks."
+def stage(execd):
+    "A copy of the project for `nbdev-docs` whose nbs/ holds the executed notebooks."
     stage = OUT/'docs'/'quarto'
     if stage.exists(): shutil.rmtree(stage)
     stage.mkdir(parents=True)
@@ -213,9 +219,14 @@ def quarto(execd):
     shutil.copytree(NBS, stage/'nbs')
     for src,ex in execd.items():
         if ex: shutil.copy(ex, stage/'nbs'/src.name)
-    subprocess.run([str(Path(sys.executable).parent/'nbdev-docs')], cwd=stage, check=True)
+    return stage
+
+def quarto(execd):
+    "Run `nbdev-docs` over the executed notebooks."
+    d = stage(execd)
+    subprocess.run([str(Path(sys.executable).parent/'nbdev-docs')], cwd=d, check=True)
     if DOCS.exists(): shutil.rmtree(DOCS)
-    shutil.copytree(stage/'_docs', DOCS)
+    shutil.copytree(d/'_docs', DOCS)
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -224,14 +235,17 @@ def main():
     a = p.parse_args()
     t0 = time.perf_counter()
     execd = executed(a.n_workers)
+    unrun = [s.name for s,ex in execd.items() if ex is None]
     if a.quarto == 'yes' or (a.quarto == 'auto' and shutil.which('quarto')):
         quarto(execd)
         print(f'Site built by nbdev-docs (Quarto) in {DOCS}')
+        unpaged = []
     else:
-        names = render(execd)
+        names,unpaged = render(execd)
         print(f'Site built without Quarto in {DOCS}: {", ".join(names)}')
     print(f'Open {DOCS/"index.html"} in a browser. ({time.perf_counter()-t0:.0f}s)')
-    failed = [s.name for s,ex in execd.items() if ex is None]
-    if failed: sys.exit(f'FAILED to execute: {", ".join(failed)}; their pages show no outputs')
+    if unrun or unpaged:
+        sys.exit('FAILED: ' + '; '.join(m for m in (unrun and f'{", ".join(unrun)} did not execute (their pages show no outputs)',
+                                                     unpaged and f'{", ".join(unpaged)} got no page') if m))
 
 if __name__ == '__main__': main()

@@ -9,8 +9,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS, SHOTS = ROOT/'_docs', ROOT/'_out'/'screenshots'
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 DRIVER = '/usr/bin/chromedriver'
-pytestmark = pytest.mark.skipif(not (CHROMIUM and Path(DRIVER).exists()),
-    reason='the browser test needs Chromium and its driver: apt-get install -y chromium chromium-driver')
 
 sys.path.insert(0, str(ROOT/'scripts'))
 import build_docs as bd
@@ -36,6 +34,8 @@ def url(site):
 
 @pytest.fixture(scope='module')
 def browser():
+    if not (CHROMIUM and Path(DRIVER).exists()):
+        pytest.skip('the browser test needs Chromium and its driver: apt-get install -y chromium chromium-driver')
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     opts = webdriver.ChromeOptions()
@@ -124,3 +124,25 @@ def test_page_documents_its_exports(site, url, browser, nb):
         assert doc, f'{modname}.{n} has no docstring'
         assert _plain(doc.splitlines()[0]) in _plain(text), f'the docstring of {n} is missing on {page}'
         assert re.search(rf'\b{n}\s*\(', text), f'the signature of {n} is missing on {page}'
+
+def test_directives(tmp_path):
+    "Hidden cells go, directive lines are stripped, `echo: false` keeps only the output, exports get their `show_doc`."
+    import nbformat
+    from nbformat.v4 import new_notebook, new_code_cell as code, new_markdown_cell as md, new_output as out
+    nb = new_notebook(cells=[md('# A test page\n\n> Its `description`.'),
+        code('#| hide\nsecret = 1'),
+        code('#| slow\nx = 2\nx', outputs=[out('execute_result', {'text/plain': '2'}, execution_count=1)]),
+        code('#| echo: false\nprint("printed " + "here")', outputs=[out('stream', name='stdout', text='printed here\n')]),
+        code('#| export\ndef double(a):\n    "Twice `a`."\n    return 2*a'),
+        md('Back to [the data](01_datasets.ipynb#load_dsd).')])
+    src = tmp_path/'99_test_page.ipynb'
+    nbformat.write(nb, src)
+    pages,failed = bd.render({src: src}, dest=tmp_path/'site')
+    assert (pages,failed) == (['test_page.html'], [])
+    html = (tmp_path/'site'/'test_page.html').read_text()
+    assert '<h1>A test page</h1>' in html and '<code>description</code>' in html
+    assert 'secret' not in html and '#|' not in html and 'slow' not in html
+    assert 'x</span> <span class="o">=</span> <span class="mi">2</span>' in html
+    assert 'printed here' in html and 'printed &quot;' not in html and '"printed "' not in html
+    assert 'id="double"' in html and 'Twice <code>a</code>' in html and 'return 2*a' not in html
+    assert 'href="datasets.html#load_dsd"' in html
