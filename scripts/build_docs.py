@@ -14,13 +14,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NBS, DOCS, OUT = ROOT/'nbs', ROOT/'_docs', ROOT/'_out'
 EXEC = OUT/'docs'/'nbs'
-SKIP_FLAGS = ['notest', 'slow']   # the default `nbdev-test` run: slow cells skipped
 
 def pages():
     "The notebooks that become pages: the index first, then the lessons in order."
     return [NBS/'index.ipynb'] + sorted(NBS.glob('[0-9]*.ipynb'))
 
 def code(nb):
+    "The sources of the code cells of the notebook at `nb`."
     from fastcore.nbio import read_nb
     return [c.source.strip() for c in read_nb(nb).cells if c.cell_type == 'code']
 
@@ -30,23 +30,25 @@ def key(nb):
     for f in sorted((ROOT/'miniai').glob('*.py')): h.update(f.read_bytes())
     return h.hexdigest()
 
-def _exec(job):
-    "Execute `src` into `dest` (kept only when every cell ran) and tag it with key `k`."
-    src,dest,k = job
-    from nbdev.test import test_nb
+def _exec(src, dest, k):
+    "Execute `src` into `dest` in its own process, as `make lessons` does; keep it, tagged with key `k`, if every cell ran."
     from fastcore.nbio import read_nb, write_nb
     shutil.copy(src, dest)
+    env = {k_:v for k_,v in os.environ.items() if k_ != 'MINIAI_RESULTS'}   # a docs run adds nothing to the lessons' figures
     t0 = time.perf_counter()
-    ok,_ = test_nb(dest, skip_flags=SKIP_FLAGS, basepath=ROOT, save=True, cell_timeout=None)
-    if ok:
+    r = subprocess.run([str(Path(sys.executable).parent/'nbdev-test'), str(dest), '--save'], cwd=ROOT, env=env,
+                       capture_output=True, text=True)
+    if r.returncode == 0:
         nb = read_nb(dest); nb.metadata['miniai_docs_key'] = k; write_nb(nb, dest)
-    else: dest.unlink(missing_ok=True)
-    return ok, time.perf_counter()-t0
+    else:
+        dest.unlink(missing_ok=True)
+        print(f'--- {src.name} failed:\n{r.stdout[-4000:]}{r.stderr[-4000:]}', file=sys.stderr, flush=True)
+    return r.returncode == 0, time.perf_counter()-t0
 
-def executed(n_workers):
+def executed(n_workers=2):
     "Map each page's source to an executed copy (None when it failed), executing only what has none up to date."
+    from concurrent.futures import ThreadPoolExecutor
     from fastcore.nbio import read_nb
-    from fastcore.parallel import parallel
     EXEC.mkdir(parents=True, exist_ok=True)
     res,todo = {},[]
     for src in pages():
@@ -55,13 +57,12 @@ def executed(n_workers):
         elif cached.exists() and read_nb(cached).metadata.get('miniai_docs_key') == k: res[src] = cached
         else: todo.append((src, cached, k))
     if todo:
-        print(f'Executing {", ".join(s.name for s,*_ in todo)} (slow cells skipped) ...', flush=True)
-        os.environ.pop('MINIAI_RESULTS', None)   # a docs run must not add to the lessons' figures
-        outs = parallel(_exec, todo, n_workers=min(n_workers, len(todo)) if len(todo) > 1 else 0)
-        for (src,dest,_),(ok,secs) in zip(todo, outs):
-            print(f'  {src.name}: {"ok" if ok else "FAILED"} in {secs:.0f}s', flush=True)
-            res[src] = dest if ok else None
-    return res
+        print(f'Executing {", ".join(s.name for s,*_ in todo)} (slow cells skipped), {n_workers} at a time ...', flush=True)
+        with ThreadPoolExecutor(max(n_workers, 1)) as ex:
+            for (src,dest,_),(ok,secs) in zip(todo, ex.map(lambda job: _exec(*job), todo)):
+                print(f'  {src.name}: {"ok" if ok else "FAILED"} in {secs:.0f}s', flush=True)
+                res[src] = dest if ok else None
+    return {src: res[src] for src in pages()}
 
 # --- Without Quarto: nbdev's doc processors, then nbconvert -------------------------------------------------
 

@@ -112,7 +112,9 @@ def test_page_documents_its_exports(site, url, browser, nb):
     assert load(browser, url + page) == []
     if nb == LESSONS[0]:
         browser.save_screenshot(str(SHOTS/f'{nb.stem}.png'))
-        browser.execute_script("document.querySelector('main .jp-OutputArea-output img')?.scrollIntoView()")
+        browser.execute_script("""const imgs = [...document.querySelectorAll('main .jp-OutputArea-output img')];
+            imgs.sort((a, b) => b.naturalWidth*b.naturalHeight - a.naturalWidth*a.naturalHeight);
+            imgs[0]?.scrollIntoView({block: 'center'})""")   # the biggest figure
         browser.save_screenshot(str(SHOTS/f'{nb.stem}-figure.png'))
     for n in syms:
         href = d['syms'][modname][f'{modname}.{n}'][0]
