@@ -2,7 +2,7 @@
 nbdev's own doc processors and nbconvert.
 
 Every page is a notebook in nbs/ (index.ipynb and the numbered lessons) with its outputs. A lesson's executed copy
-comes from _out/nbs/ (written by `make lessons`, slow cells included) when its code matches nbs/; otherwise it is
+comes from _out/nbs/ (written by `make lessons`, slow cells included) when it ran and its code matches nbs/; else it is
 executed here with the default flags (slow cells skipped) into _out/docs/nbs/, where it is kept until the notebook
 or miniai/ changes. Without Quarto each page then goes through the processors `nbdev-docs` runs before Quarto
 (title from the first markdown cell, `show_doc` for every exported symbol, hidden and exported cells removed,
@@ -23,6 +23,11 @@ def code(nb):
     "The sources of the code cells of the notebook at `nb`."
     from fastcore.nbio import read_nb
     return [c.source.strip() for c in read_nb(nb).cells if c.cell_type == 'code']
+
+def ran(nb):
+    "Whether the notebook at `nb` was executed: `nbdev-test --save` writes it back only when every cell ran."
+    from fastcore.nbio import read_nb
+    return any(c.get('execution_count') for c in read_nb(nb).cells if c.cell_type == 'code')
 
 def key(nb):
     "Changes when the notebook's code or the library it imports changes."
@@ -53,7 +58,7 @@ def executed(n_workers=2):
     res,todo = {},[]
     for src in pages():
         lesson,cached,k = OUT/'nbs'/src.name, EXEC/src.name, key(src)
-        if lesson.exists() and code(lesson) == code(src): res[src] = lesson
+        if lesson.exists() and code(lesson) == code(src) and ran(lesson): res[src] = lesson
         elif cached.exists() and read_nb(cached).metadata.get('miniai_docs_key') == k: res[src] = cached
         else: todo.append((src, cached, k))
     if todo:
@@ -234,6 +239,7 @@ def main():
     p.add_argument('--quarto', choices=('auto', 'yes', 'no'), default='auto', help="use nbdev-docs (default: when `quarto` is on PATH)")
     p.add_argument('--n-workers', type=int, default=2, help='notebooks executed at once (default 2)')
     a = p.parse_args()
+    sys.path.insert(0, str(ROOT))   # `show_doc` documents this checkout's miniai, as `nbdev-test` tests it
     t0 = time.perf_counter()
     execd = executed(a.n_workers)
     unrun = [s.name for s,ex in execd.items() if ex is None]
