@@ -55,7 +55,7 @@ def load(browser, url):
     assert browser.execute_script('return document.readyState') == 'complete'
     return [e['message'] for e in browser.get_log('browser') if e['level'] == 'SEVERE']
 
-def test_index_links_every_lesson(site, url, browser):
+def test_index_links_every_lesson(browser, site, url):
     assert load(browser, url) == []
     SHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SHOTS/'index.png'))
@@ -84,7 +84,7 @@ def _figures(nb):
     return n
 
 @pytest.mark.parametrize('page', [bd.page_name(nb) for nb in [ROOT/'nbs'/'index.ipynb', *LESSONS]])
-def test_page_loads_with_its_figures(site, url, browser, page):
+def test_page_loads_with_its_figures(browser, site, url, page):
     assert load(browser, url + page) == [], f'console errors on {page}'
     assert browser.find_element('css selector', 'header h1').text.strip()
     imgs = browser.execute_script("""return [...document.querySelectorAll('main .jp-OutputArea-output img')]
@@ -102,7 +102,7 @@ def _module(nb):
 def _plain(s): return ' '.join(re.sub(r'[`*]', '', s).split())
 
 @pytest.mark.parametrize('nb', [nb for nb in LESSONS if _module(nb)], ids=lambda nb: nb.stem)
-def test_page_documents_its_exports(site, url, browser, nb):
+def test_page_documents_its_exports(browser, site, url, nb):
     "Every function and class in the module's `__all__` has its `show_doc` block: signature and docstring."
     from miniai._modidx import d
     modname, page = _module(nb), bd.page_name(nb)
