@@ -35,19 +35,24 @@ def key(nb):
     for f in sorted((ROOT/'miniai').glob('*.py')): h.update(f.read_bytes())
     return h.hexdigest()
 
+# `nbdev-test`'s own runner, in a process of its own; it works in the notebook's folder, so the copy sits in nbs/.
+RUN = """import sys; from nbdev.config import get_config; from nbdev.test import test_nb
+cfg = get_config(); ok,_ = test_nb(sys.argv[1], skip_flags=cfg.tst_flags.split(), basepath=cfg.config_path, save=True, cell_timeout=None)
+sys.exit(0 if ok else 1)"""
+
 def _exec(src, dest, k):
-    "Execute `src` into `dest` in its own process, as `make lessons` does; keep it, tagged with key `k`, if every cell ran."
+    "Execute `src` as `nbdev-test` does (slow cells skipped) into `dest`, tagged with key `k`; keep it only if every cell ran."
     from fastcore.nbio import read_nb, write_nb
-    shutil.copy(src, dest)
+    tmp = NBS/f'.docs-{src.name}'   # in nbs/, so that paths relative to it hold; nbdev's globs skip dot files
+    shutil.copy(src, tmp)
     env = {k_:v for k_,v in os.environ.items() if k_ != 'MINIAI_RESULTS'}   # a docs run adds nothing to the lessons' figures
     t0 = time.perf_counter()
-    r = subprocess.run([str(Path(sys.executable).parent/'nbdev-test'), str(dest), '--save'], cwd=ROOT, env=env,
-                       capture_output=True, text=True)
-    if r.returncode == 0:
-        nb = read_nb(dest); nb.metadata['miniai_docs_key'] = k; write_nb(nb, dest)
-    else:
-        dest.unlink(missing_ok=True)
-        print(f'--- {src.name} failed:\n{r.stdout[-4000:]}{r.stderr[-4000:]}', file=sys.stderr, flush=True)
+    try:
+        r = subprocess.run([sys.executable, '-c', RUN, str(tmp)], cwd=ROOT, env=env, capture_output=True, text=True)
+        if r.returncode == 0:
+            nb = read_nb(tmp); nb.metadata['miniai_docs_key'] = k; write_nb(nb, dest)
+        else: print(f'--- {src.name} failed:\n{r.stdout[-4000:]}{r.stderr[-4000:]}', file=sys.stderr, flush=True)
+    finally: tmp.unlink(missing_ok=True)
     return r.returncode == 0, time.perf_counter()-t0
 
 def executed(n_workers=2):
@@ -60,7 +65,9 @@ def executed(n_workers=2):
         lesson,cached,k = OUT/'nbs'/src.name, EXEC/src.name, key(src)
         if lesson.exists() and code(lesson) == code(src) and ran(lesson): res[src] = lesson
         elif cached.exists() and read_nb(cached).metadata.get('miniai_docs_key') == k: res[src] = cached
-        else: todo.append((src, cached, k))
+        else:
+            cached.unlink(missing_ok=True)   # out of date
+            todo.append((src, cached, k))
     if todo:
         print(f'Executing {", ".join(s.name for s,*_ in todo)} (slow cells skipped), {n_workers} at a time ...', flush=True)
         with ThreadPoolExecutor(max(n_workers, 1)) as ex:
