@@ -44,6 +44,11 @@ test-nbs: data
 test-py: data
 	$(BIN)/python -m pytest -q tests
 
+# The docs site in _docs/ from the executed notebooks: nbdev-docs when Quarto is installed, else nbdev's doc
+# processors and nbconvert. Notebooks without an up-to-date executed copy are run first (slow cells skipped).
+docs: data
+	$(BIN)/python scripts/build_docs.py
+
 # Development: write the modules from the notebooks and strip notebook metadata.
 export: setup
 	$(BIN)/nbdev-export
