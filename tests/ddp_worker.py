@@ -1,0 +1,55 @@
+"""The training job that tests/test_distributed.py launches with and without `torchrun`.
+
+Each process trains a small CNN on a slice of Fashion-MNIST with `DDPCB` and saves its final weights and the
+metrics it logged to `OUT/rank{RANK}.pt`. `--die-at K` / `--hang-at K` make rank 1 exit / stop responding at batch K."""
+import argparse, os, time
+import torch, torch.nn.functional as F
+from torch import nn, optim
+from miniai.datasets import load_dsd, fast_dls
+from miniai.conv import conv
+from miniai.learner import Learner, Callback, TrainCB, DeviceCB, MetricsCB, Accuracy
+from miniai.distributed import DDPCB, MixedPrecisionCB, ChannelsLastCB, shard_dl, rank
+
+p = argparse.ArgumentParser()
+p.add_argument('out')
+p.add_argument('--bs', type=int, default=64)
+p.add_argument('--epochs', type=int, default=2)
+p.add_argument('--n-train', type=int, default=1024)
+p.add_argument('--n-valid', type=int, default=500)
+p.add_argument('--timeout', type=float, default=60)
+p.add_argument('--die-at', type=int, default=-1)
+p.add_argument('--hang-at', type=int, default=-1)
+p.add_argument('--mixed', action='store_true')
+p.add_argument('--channels-last', action='store_true')
+a = p.parse_args()
+
+class RecordCB(Callback):
+    "Keep the metrics every epoch logged (after `MetricsCB` has computed them), as floats."
+    order = MetricsCB.order+5
+    def __init__(self, metrics): self.metrics,self.log = metrics,[]
+    def after_epoch(self, learn): self.log.append({k: float(v.value) for k,v in self.metrics.all_metrics.items()})
+
+class FailCB(Callback):
+    "Make rank 1 die or stop responding at a given batch of the first epoch."
+    def before_batch(self, learn):
+        if rank() != 1 or learn.epoch != 0 or not learn.training: return
+        if learn.iter == a.die_at: os._exit(3)
+        if learn.iter == a.hang_at: time.sleep(600)
+
+class SetEpochCB(Callback):
+    "What `DDPCB` does under torchrun, for the single-process reference: a new permutation every epoch."
+    def before_epoch(self, learn): dls.train.sampler.sampler.set_epoch(learn.epoch)
+
+dsd = load_dsd('fashion_mnist')
+dls = fast_dls({'train': dsd['train'].select(range(a.n_train)), 'test': dsd['test'].select(range(a.n_valid))}, a.bs)
+# Shuffle as a world of one would: one process with batch size 2*bs then takes the same steps as two ranks with bs each.
+dls.train = shard_dl(dls.train, 0, 1)
+torch.manual_seed(0)
+model = nn.Sequential(conv(1,8,ks=5), conv(8,16), conv(16,32), conv(32,64), conv(64,10,act=False), nn.Flatten())
+metrics = MetricsCB(accuracy=Accuracy())
+cbs = [DeviceCB(), MixedPrecisionCB() if a.mixed else TrainCB(), metrics, rec := RecordCB(metrics),
+       DDPCB(timeout=a.timeout), FailCB(), SetEpochCB()] + ([ChannelsLastCB()] if a.channels_last else [])
+learn = Learner(model, dls, F.cross_entropy, lr=3e-3, cbs=cbs, opt_func=optim.Adam)
+learn.fit(a.epochs)
+os.makedirs(a.out, exist_ok=True)
+torch.save(dict(state=learn.model.state_dict(), log=rec.log, model_type=type(learn.model).__name__), f'{a.out}/rank{rank()}.pt')
