@@ -3,7 +3,7 @@
 Each process trains a small CNN on a slice of Fashion-MNIST with `DDPCB` and saves its final weights and the
 metrics it logged to `OUT/rank{RANK}.pt`. `--die-at K` / `--hang-at K` make rank 1 exit / stop responding at batch K."""
 import argparse, os, time
-import torch, torch.nn.functional as F
+import torch, torch.distributed as dist, torch.nn.functional as F
 from torch import nn, optim
 from miniai.datasets import load_dsd, fast_dls
 from miniai.conv import conv
@@ -36,6 +36,17 @@ class FailCB(Callback):
         if learn.iter == a.die_at: os._exit(3)
         if learn.iter == a.hang_at: time.sleep(600)
 
+class ProbeCB(Callback):
+    "What the first training batch ran with: process group backend, pinned loader, dtype of the predictions, memory format."
+    order = 50
+    probe = None
+    def after_batch(self, learn):
+        if self.probe is not None or not learn.training: return
+        w = next(m for m in learn.model.modules() if isinstance(m, nn.Conv2d)).weight
+        cl = lambda t: t.is_contiguous(memory_format=torch.channels_last)
+        self.probe = dict(backend=dist.get_backend() if dist.is_initialized() else None, pin_memory=learn.dl.pin_memory,
+                          preds_dtype=str(learn.preds.dtype), channels_last=cl(w) and cl(learn.batch[0]))
+
 class SetEpochCB(Callback):
     "What `DDPCB` does under torchrun, for the single-process reference: a new permutation every epoch."
     def before_epoch(self, learn): dls.train.sampler.sampler.set_epoch(learn.epoch)
@@ -47,9 +58,10 @@ dls.train = shard_dl(dls.train, 0, 1)
 torch.manual_seed(0)
 model = nn.Sequential(conv(1,8,ks=5), conv(8,16), conv(16,32), conv(32,64), conv(64,10,act=False), nn.Flatten())
 metrics = MetricsCB(accuracy=Accuracy())
-cbs = [DeviceCB(), MixedPrecisionCB() if a.mixed else TrainCB(), metrics, rec := RecordCB(metrics),
+cbs = [DeviceCB(), train_cb := MixedPrecisionCB() if a.mixed else TrainCB(), probe := ProbeCB(), metrics, rec := RecordCB(metrics),
        DDPCB(timeout=a.timeout), FailCB(), SetEpochCB()] + ([ChannelsLastCB()] if a.channels_last else [])
 learn = Learner(model, dls, F.cross_entropy, lr=3e-3, cbs=cbs, opt_func=optim.Adam)
 learn.fit(a.epochs)
 os.makedirs(a.out, exist_ok=True)
-torch.save(dict(state=learn.model.state_dict(), log=rec.log, model_type=type(learn.model).__name__), f'{a.out}/rank{rank()}.pt')
+torch.save(dict(state=learn.model.state_dict(), log=rec.log, model_type=type(learn.model).__name__,
+            probe=probe.probe, scaler=train_cb.scaler.is_enabled() if a.mixed else None), f'{a.out}/rank{rank()}.pt')
