@@ -7,7 +7,7 @@ import torch, torch.distributed as dist, torch.nn.functional as F
 from torch import nn, optim
 from miniai.datasets import load_dsd, fast_dls
 from miniai.conv import conv
-from miniai.learner import Learner, Callback, TrainCB, DeviceCB, MetricsCB, Accuracy
+from miniai.learner import Learner, Callback, TrainCB, DeviceCB, MetricsCB, CheckpointCB, Accuracy
 from miniai.distributed import DDPCB, MixedPrecisionCB, ChannelsLastCB, shard_dl, rank
 
 p = argparse.ArgumentParser()
@@ -21,13 +21,15 @@ p.add_argument('--die-at', type=int, default=-1)
 p.add_argument('--hang-at', type=int, default=-1)
 p.add_argument('--mixed', action='store_true')
 p.add_argument('--channels-last', action='store_true')
+p.add_argument('--ckpt', help='save a checkpoint here every epoch')
 a = p.parse_args()
 
-class RecordCB(Callback):
-    "Keep the metrics every epoch logged (after `MetricsCB` has computed them), as floats."
-    order = MetricsCB.order+5
-    def __init__(self, metrics): self.metrics,self.log = metrics,[]
-    def after_epoch(self, learn): self.log.append({k: float(v.value) for k,v in self.metrics.all_metrics.items()})
+class CountingCheckpointCB(CheckpointCB):
+    "A `CheckpointCB` that counts its saves, to show that only rank 0 writes."
+    saves = 0
+    def after_epoch(self, learn):
+        self.saves += 1
+        super().after_epoch(learn)
 
 class FailCB(Callback):
     "Make rank 1 die or stop responding at a given batch of the first epoch."
@@ -58,10 +60,11 @@ dls.train = shard_dl(dls.train, 0, 1)
 torch.manual_seed(0)
 model = nn.Sequential(conv(1,8,ks=5), conv(8,16), conv(16,32), conv(32,64), conv(64,10,act=False), nn.Flatten())
 metrics = MetricsCB(accuracy=Accuracy())
-cbs = [DeviceCB(), train_cb := MixedPrecisionCB() if a.mixed else TrainCB(), probe := ProbeCB(), metrics, rec := RecordCB(metrics),
+cbs = [DeviceCB(), train_cb := MixedPrecisionCB() if a.mixed else TrainCB(), probe := ProbeCB(), metrics,
        DDPCB(timeout=a.timeout), FailCB(), SetEpochCB()] + ([ChannelsLastCB()] if a.channels_last else [])
+if a.ckpt: cbs.append(ckpt := CountingCheckpointCB(a.ckpt))
 learn = Learner(model, dls, F.cross_entropy, lr=3e-3, cbs=cbs, opt_func=optim.Adam)
 learn.fit(a.epochs)
 os.makedirs(a.out, exist_ok=True)
-torch.save(dict(state=learn.model.state_dict(), log=rec.log, model_type=type(learn.model).__name__,
+torch.save(dict(state=learn.model.state_dict(), log=metrics.logs, saves=ckpt.saves if a.ckpt else None, model_type=type(learn.model).__name__,
             probe=probe.probe, scaler=train_cb.scaler.is_enabled() if a.mixed else None), f'{a.out}/rank{rank()}.pt')

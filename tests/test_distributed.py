@@ -27,19 +27,22 @@ def max_diff(a, b): return max((a[k]-b[k]).abs().max().item() for k in a)
 
 def test_two_ranks_match_one_process(tmp_path):
     "2 ranks with batch size 64 take the same steps as one process with 128: same weights, same global metrics."
-    r = torchrun(tmp_path/'ddp', '--bs', '64')
+    r = torchrun(tmp_path/'ddp', '--bs', '64', '--ckpt', str(tmp_path/'ckpt.pt'))
     assert r.returncode == 0, r.out
     r0,r1 = load(tmp_path/'ddp', 0),load(tmp_path/'ddp', 1)
     assert r0['model_type'] == 'Sequential'  # unwrapped from DDP after the fit
     assert same_state(r0['state'], r1['state']), 'the two ranks ended with different weights'
     assert r0['log'] == r1['log'], 'the two ranks logged different metrics'
-    assert len(re.findall(r"'epoch': \d", r.stdout)) == 4, f'expected 2 epochs x (train, eval) lines from rank 0 only:\n{r.stdout}'
+    assert len(re.findall(r'^epoch \d+ \| (?:train|valid)', r.stdout, re.M)) == 4, f'expected 2 epochs x (train, valid) lines from rank 0 only:\n{r.stdout}'
+    assert (r0['saves'],r1['saves']) == (4,0), 'only rank 0 may write checkpoints'
+    assert same_state(torch.load(tmp_path/'ckpt.pt')['model'], r0['state'])  # a plain model's state_dict, no `module.` prefix
     s = single(tmp_path/'one', '--bs', '128')
     assert s.returncode == 0, s.out
     ref = load(tmp_path/'one')
     assert max_diff(r0['state'], ref['state']) < 1e-4
     for got,exp in zip(r0['log'], ref['log'], strict=True):
-        for k in exp: assert got[k] == pytest.approx(exp[k], abs=1e-4), (k, got, exp)
+        assert got.keys() == exp.keys()
+        for k,v in exp.items(): assert got[k] == (pytest.approx(v, abs=1e-4) if isinstance(v, float) else v), (k, got, exp)
     assert r0['log'][-1]['accuracy'] > 0.3  # it learned something
 
 def test_mixed_precision_channels_last_under_ddp(tmp_path):
