@@ -10,7 +10,7 @@ import torch, torch.nn.functional as F
 from torch import nn, optim
 from miniai.datasets import load_dsd, fast_dls
 from miniai.conv import conv
-from miniai.learner import Learner, Callback, TrainCB, DeviceCB, MetricsCB, ProgressCB, Accuracy
+from miniai.learner import Learner, Callback, TrainCB, DeviceCB, MetricsCB, ProgressCB, CheckpointCB, Accuracy, metric_value
 from miniai.distributed import DDPCB, MixedPrecisionCB, ChannelsLastCB, rank, world_size
 
 def get_args(argv=None):
@@ -22,7 +22,7 @@ def get_args(argv=None):
     p.add_argument('--mixed', action='store_true', help='mixed precision: bf16 on CPU, fp16 with a grad scaler on CUDA')
     p.add_argument('--channels-last', action='store_true', help='channels-last memory format for weights and batches')
     p.add_argument('--progress', action='store_true', help='show progress bars (rank 0 only)')
-    p.add_argument('--save', help='write the trained weights here (rank 0 only)')
+    p.add_argument('--save', help='write a checkpoint here after every epoch (rank 0 only; load it with load_checkpoint)')
     p.add_argument('--json', help="write the epoch times and final metrics here (rank 0 only)")
     return p.parse_args(argv)
 
@@ -47,13 +47,13 @@ def main(a):
     cbs = [DeviceCB(), MixedPrecisionCB() if a.mixed else TrainCB(), metrics, timer, DDPCB()]
     if a.channels_last: cbs.append(ChannelsLastCB())
     if a.progress: cbs.append(ProgressCB())
+    if a.save: cbs.append(CheckpointCB(a.save))  # DDPCB lets only rank 0 write it
     learn = Learner(get_model(), dls, F.cross_entropy, lr=a.lr, cbs=cbs, opt_func=optim.Adam)
     learn.fit(a.epochs)
     res = dict(world_size=world_size(), mixed=a.mixed, channels_last=a.channels_last, bs=a.bs, n_train=a.n_train,
-               epochs=a.epochs, epoch_s=timer.times, **{k: float(v.value) for k,v in metrics.all_metrics.items()})
+               epochs=a.epochs, epoch_s=timer.times, **{k: metric_value(v) for k,v in metrics.all_metrics.items()})
     if rank() == 0:
         print(res)
-        if a.save: torch.save(learn.model.state_dict(), a.save)
         if a.json:
             with open(a.json, 'w') as f: json.dump(res, f)
     return res
