@@ -79,7 +79,7 @@ def lightning_fit(model, dls, lr):
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument('--rounds', type=int, default=4)
-    p.add_argument('--n_train', type=int, default=20_000, help='training images used (the first ones); all 10,000 test images validate')
+    p.add_argument('--n_train', type=int, default=10_000, help='training images used (the first ones); all 10,000 test images validate')
     p.add_argument('--bs', type=int, default=256)
     p.add_argument('--lr', type=float, default=0.1)
     a = p.parse_args()
