@@ -87,7 +87,7 @@ class with_cbs:
                 o.callback(f'before_{self.nm}')
                 f(o, *args, **kwargs)
                 o.callback(f'after_{self.nm}')
-            except _cancels[self.nm]: pass
+            except _cancels.get(self.nm, ()): pass
             finally: o.callback(f'cleanup_{self.nm}')
         return _f
 
@@ -330,7 +330,7 @@ class TrainLearner(Learner):
 
 class MomentumLearner(TrainLearner):
     "A `TrainLearner` whose `zero_grad` keeps a fraction `mom` of the gradients: momentum without optimizer state."
-    def __init__(self, model, dls, loss_func, lr=None, cbs=None, opt_func=optim.SGD, mom=0.85):
+    def __init__(self, model, dls, loss_func, lr=0.1, cbs=None, opt_func=optim.SGD, mom=0.85):
         self.mom = mom
         super().__init__(model, dls, loss_func, lr, cbs, opt_func)
 
