@@ -10,8 +10,10 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 SYSTEM_SITE ?=
 BIN    := $(VENV)/bin
+# On a busy machine PyTorch's worker threads spin while they wait; passive waiting costs nothing when idle.
+export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup data lessons test test-nbs test-py check-export export clean-nbs slow docs
+.PHONY: setup data lessons test test-nbs test-docs test-py check-export export docs
 .DEFAULT_GOAL := lessons
 
 setup: $(VENV)/.installed
@@ -28,18 +30,25 @@ $(VENV)/.installed: pyproject.toml
 data: setup
 	$(BIN)/python scripts/get_data.py
 
-# The main job: execute every notebook, slow cells included, and print what they measured.
+# The main job: execute every notebook, slow cells included, print what they measured, build the site from them.
+# A notebook that fails does not stop the others; the exit status is then non-zero.
 lessons: data
-	$(BIN)/python scripts/run_lessons.py
+	@$(BIN)/python scripts/run_lessons.py; rc=$$?; $(BIN)/python scripts/build_docs.py || rc=1; exit $$rc
 
-test: data check-export test-nbs test-py
+# The notebooks run once, through nbdev's test runner, inside the docs build (which keeps their outputs for the
+# site); then pytest, whose browser test checks that site.
+test: data check-export test-docs test-py
+
+test-docs: data
+	$(BIN)/python scripts/build_docs.py --fresh
 
 check-export: setup
 	$(BIN)/python scripts/check_export.py
 	$(BIN)/python scripts/readme.py --check
 
+# The plain nbdev way, for a quick check while editing: `make test-nbs` (add NB=nbs/02_conv.ipynb for one).
 test-nbs: data
-	$(BIN)/nbdev-test --n-workers 2 --timing
+	$(BIN)/nbdev-test $(NB) --n-workers 2 --timing
 
 test-py: data
 	$(BIN)/python -m pytest -q tests

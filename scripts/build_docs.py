@@ -11,6 +11,9 @@ A notebook that fails to execute still gets its page (without outputs); the buil
 import argparse, hashlib, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from run_lessons import execute
+
 ROOT = Path(__file__).resolve().parent.parent
 NBS, DOCS, OUT = ROOT/'nbs', ROOT/'_docs', ROOT/'_out'
 EXEC = OUT/'docs'/'nbs'
@@ -35,35 +38,28 @@ def key(nb):
     for f in sorted((ROOT/'miniai').glob('*.py')): h.update(f.read_bytes())
     return h.hexdigest()
 
-# `nbdev-test`'s own runner, in a process of its own; it works in the notebook's folder, so the copy sits in nbs/.
-RUN = """import sys; from nbdev.config import get_config; from nbdev.test import test_nb
-cfg = get_config(); ok,_ = test_nb(sys.argv[1], skip_flags=cfg.tst_flags.split(), basepath=cfg.config_path, save=True, cell_timeout=None)
-sys.exit(0 if ok else 1)"""
-
 def _exec(src, dest, k):
     "Execute `src` as `nbdev-test` does (slow cells skipped) into `dest`, tagged with key `k`; keep it only if every cell ran."
     from fastcore.nbio import read_nb, write_nb
-    tmp = NBS/f'.docs-{src.name}'   # in nbs/, so that paths relative to it hold; nbdev's globs skip dot files
-    shutil.copy(src, tmp)
     env = {k_:v for k_,v in os.environ.items() if k_ != 'MINIAI_RESULTS'}   # a docs run adds nothing to the lessons' figures
-    t0 = time.perf_counter()
-    try:
-        r = subprocess.run([sys.executable, '-c', RUN, str(tmp)], cwd=ROOT, env=env, capture_output=True, text=True)
-        if r.returncode == 0:
-            nb = read_nb(tmp); nb.metadata['miniai_docs_key'] = k; write_nb(nb, dest)
-        else: print(f'--- {src.name} failed:\n{r.stdout[-4000:]}{r.stderr[-4000:]}', file=sys.stderr, flush=True)
-    finally: tmp.unlink(missing_ok=True)
-    return r.returncode == 0, time.perf_counter()-t0
+    # Notebooks run side by side here: one thread each, or PyTorch's threads spin waiting for each other on 2 cores.
+    env.setdefault('OMP_NUM_THREADS', '1')
+    ok,secs,out = execute(src, dest, env=env, prefix='.docs')
+    if ok:
+        nb = read_nb(dest); nb.metadata['miniai_docs_key'] = k; write_nb(nb, dest)
+    else: print(f'--- {src.name} failed:\n{out}', file=sys.stderr, flush=True)
+    return ok, secs
 
-def executed(n_workers=2):
-    "Map each page's source to an executed copy (None when it failed), executing only what has none up to date."
+def executed(n_workers=2, fresh=False):
+    "Map each page's source to an executed copy (None when it failed), executing what has none up to date (all if `fresh`)."
     from concurrent.futures import ThreadPoolExecutor
     from fastcore.nbio import read_nb
     EXEC.mkdir(parents=True, exist_ok=True)
     res,todo = {},[]
     for src in pages():
         lesson,cached,k = OUT/'nbs'/src.name, EXEC/src.name, key(src)
-        if lesson.exists() and code(lesson) == code(src) and ran(lesson): res[src] = lesson
+        if fresh: todo.append((src, cached, k))
+        elif lesson.exists() and code(lesson) == code(src) and ran(lesson): res[src] = lesson
         elif cached.exists() and read_nb(cached).metadata.get('miniai_docs_key') == k: res[src] = cached
         else:
             cached.unlink(missing_ok=True)   # out of date
@@ -245,10 +241,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--quarto', choices=('auto', 'yes', 'no'), default='auto', help="use nbdev-docs (default: when `quarto` is on PATH)")
     p.add_argument('--n-workers', type=int, default=2, help='notebooks executed at once (default 2)')
+    p.add_argument('--fresh', action='store_true', help='execute every notebook again (`make test` does: it is the test run)')
     a = p.parse_args()
     sys.path.insert(0, str(ROOT))   # `show_doc` documents this checkout's miniai, as `nbdev-test` tests it
     t0 = time.perf_counter()
-    execd = executed(a.n_workers)
+    execd = executed(a.n_workers, a.fresh)
     unrun = [s.name for s,ex in execd.items() if ex is None]
     if a.quarto == 'yes' or (a.quarto == 'auto' and shutil.which('quarto')):
         quarto(execd)
