@@ -110,7 +110,7 @@ def predict(model, dl, tta=True):
             ps.append(p); ys.append(yb)
     return torch.cat(ps), torch.cat(ys)
 
-def main(total=300., width=16, bs=512, lr=1e-2, wd=0.05, reserve=20., t0=None, seed=42):
+def main(total=300., width=24, bs=512, lr=1e-2, wd=0.05, reserve=20., t0=None, seed=42):
     "Train within `total` seconds from `t0` (keeping `reserve` for the evaluation); return the figures."
     t0 = time.perf_counter() if t0 is None else t0
     torch.manual_seed(seed)
@@ -143,7 +143,7 @@ def partial_ls(eps):
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument('--total', type=float, default=300.)
-    p.add_argument('--width', type=int, default=16)
+    p.add_argument('--width', type=int, default=24)
     p.add_argument('--bs', type=int, default=512)
     p.add_argument('--lr', type=float, default=1e-2)
     p.add_argument('--wd', type=float, default=0.05)
