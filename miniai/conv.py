@@ -20,7 +20,7 @@ from .datasets import *
 
 # %% auto #0
 __all__ = ['conv_ways', 'LayerRow', 'def_device', 'RF', 'show_numbers', 'apply_kernel', 'conv_by_hand', 'im2col', 'conv_unfold',
-           'conv_apply_kernel', 'conv_im2col', 'median_time', 'conv_out_size', 'conv', 'Summary', 'LayerError',
+           'conv_apply_kernel', 'conv_im2col', 'median_time', 'conv_out_size', 'conv', 'LayerSummary', 'LayerError',
            'summary', 'to_device', 'collate_device', 'receptive_fields', 'deconv']
 
 # %% ../nbs/02_conv.ipynb #e3cc7283
@@ -111,7 +111,7 @@ def conv(ni, nf, ks=3, stride=2, act=True):
 # %% ../nbs/02_conv.ipynb #f22b77b8
 LayerRow = namedtuple('LayerRow', 'name kind out_shape n_params')
 
-class Summary(list):
+class LayerSummary(list):
     "The rows of a `summary`, shown as a table."
     def __init__(self, rows, total): super().__init__(rows); self.total = total
     def __repr__(self):
@@ -168,7 +168,7 @@ def summary(model, xb):
     finally:
         model.train(training)
         for h in hooks: h.remove()
-    return Summary(rows, sum(p.numel() for p in model.parameters()))
+    return LayerSummary(rows, sum(p.numel() for p in model.parameters()))
 
 # %% ../nbs/02_conv.ipynb #9000f5b8
 def _default_device():

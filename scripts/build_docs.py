@@ -22,10 +22,10 @@ def pages():
     "The notebooks that become pages: the index first, then the lessons in order."
     return [NBS/'index.ipynb'] + sorted(NBS.glob('[0-9]*.ipynb'))
 
-def code(nb):
-    "The sources of the code cells of the notebook at `nb`."
+def sources(nb):
+    "The sources of every cell of the notebook at `nb` (an executed copy of an older version has other prose or code)."
     from fastcore.nbio import read_nb
-    return [c.source.strip() for c in read_nb(nb).cells if c.cell_type == 'code']
+    return [(c.cell_type, c.source.strip()) for c in read_nb(nb).cells]
 
 def ran(nb):
     "Whether the notebook at `nb` was executed: `nbdev-test --save` writes it back only when every cell ran."
@@ -33,8 +33,8 @@ def ran(nb):
     return any(c.get('execution_count') for c in read_nb(nb).cells if c.cell_type == 'code')
 
 def key(nb):
-    "Changes when the notebook's code or the library it imports changes."
-    h = hashlib.sha256(repr(code(nb)).encode())
+    "Changes when the notebook or the library it imports changes."
+    h = hashlib.sha256(repr(sources(nb)).encode())
     for f in sorted((ROOT/'miniai').glob('*.py')): h.update(f.read_bytes())
     return h.hexdigest()
 
@@ -59,7 +59,7 @@ def executed(n_workers=2, fresh=False):
     for src in pages():
         lesson,cached,k = OUT/'nbs'/src.name, EXEC/src.name, key(src)
         if fresh: todo.append((src, cached, k))
-        elif lesson.exists() and code(lesson) == code(src) and ran(lesson): res[src] = lesson
+        elif lesson.exists() and sources(lesson) == sources(src) and ran(lesson): res[src] = lesson
         elif cached.exists() and read_nb(cached).metadata.get('miniai_docs_key') == k: res[src] = cached
         else:
             cached.unlink(missing_ok=True)   # out of date
