@@ -15,8 +15,8 @@ from .datasets import *
 from .conv import *
 
 # %% auto #0
-__all__ = ['pca_fit', 'pca_encode', 'pca_decode', 'InputAsTargetCB', 'fit_ae', 'conv_bn', 'simple_ae', 'Reshape', 'up_bn',
-           'ae_ours', 'reconstruct']
+__all__ = ['pca_fit', 'pca_encode', 'pca_decode', 'InputAsTargetCB', 'fit_ae', 'simple_ae', 'Reshape', 'up_bn', 'ae_ours',
+           'reconstruct']
 
 # %% ../nbs/05_autoencoder_learner.ipynb #01038417
 def pca_fit(x:torch.Tensor, k:int):
@@ -53,12 +53,6 @@ def fit_ae(model, dls, epochs=1, lr=1e-2, opt_func=torch.optim.AdamW, cbs=()):
     return learn, mcb.logs[-1]['loss'], time.perf_counter()-t0
 
 # %% ../nbs/05_autoencoder_learner.ipynb #31b6330e
-def conv_bn(ni, nf, ks=3, stride=1, act=True):
-    "A bias-free `Conv2d` (batch norm brings its own shift), `BatchNorm2d`, then ReLU unless `act=False`."
-    layers = [nn.Conv2d(ni, nf, ks, stride=stride, padding=ks//2, bias=False), nn.BatchNorm2d(nf)]
-    if act: layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
-
 def simple_ae(nfs=(2,4), bn=False):
     "The lesson's autoencoder: pad to 32x32, stride-2 convs 1->a->b->8 (a 4x4x8 code), deconvs back, crop, sigmoid."
     a,b = nfs

@@ -20,8 +20,8 @@ from .datasets import *
 
 # %% auto #0
 __all__ = ['conv_ways', 'LayerRow', 'def_device', 'RF', 'show_numbers', 'apply_kernel', 'conv_by_hand', 'im2col', 'conv_unfold',
-           'conv_apply_kernel', 'conv_im2col', 'median_time', 'conv_out_size', 'conv', 'LayerSummary', 'LayerError',
-           'summary', 'to_device', 'collate_device', 'receptive_fields', 'deconv']
+           'conv_apply_kernel', 'conv_im2col', 'median_time', 'conv_out_size', 'conv', 'conv_bn', 'LayerSummary',
+           'LayerError', 'summary', 'to_device', 'collate_device', 'receptive_fields', 'deconv']
 
 # %% ../nbs/02_conv.ipynb #e3cc7283
 def show_numbers(x, ax=None, fmt='{:.2f}', fontsize=7, cell=0.45, title=None):
@@ -107,6 +107,14 @@ def conv(ni, nf, ks=3, stride=2, act=True):
     if ks % 2 == 0: raise ValueError(f"conv needs an odd kernel size to keep the grid aligned, got ks={ks}")
     res = nn.Conv2d(ni, nf, kernel_size=ks, stride=stride, padding=ks//2)
     return nn.Sequential(res, nn.ReLU()) if act else res
+
+# %% ../nbs/02_conv.ipynb #8bd4a3b8
+def conv_bn(ni, nf, ks=3, stride=1, act=True):
+    "A bias-free `Conv2d` (batch norm brings its own shift), `BatchNorm2d`, then ReLU (or `act()`, or nothing if `act=False`)."
+    if ks % 2 == 0: raise ValueError(f"conv_bn needs an odd kernel size to keep the grid aligned, got ks={ks}")
+    layers = [nn.Conv2d(ni, nf, ks, stride=stride, padding=ks//2, bias=False), nn.BatchNorm2d(nf)]
+    if act: layers.append(nn.ReLU() if act is True else act())
+    return nn.Sequential(*layers)
 
 # %% ../nbs/02_conv.ipynb #f22b77b8
 LayerRow = namedtuple('LayerRow', 'name kind out_shape n_params')
