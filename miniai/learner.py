@@ -200,11 +200,14 @@ class TrainCB(Callback):
 
 # %% ../nbs/04_learner.ipynb #f2f3b2ac
 class DeviceCB(Callback):
-    "Put the model on `device` before fitting, and each batch before it is used."
-    def __init__(self, device=def_device): self.device = device
+    "Put the model on `device` before fitting, and each batch before it is used (a copy to a GPU does not wait)."
+    def __init__(self, device=def_device):
+        self.device = device
+        # From pinned memory a copy to a GPU runs while the CPU goes on; to the CPU it must be complete before use.
+        self.non_blocking = torch.device(device).type == 'cuda'
     def before_fit(self, learn):
         if hasattr(learn.model, 'to'): learn.model.to(self.device)
-    def before_batch(self, learn): learn.batch = to_device(learn.batch, device=self.device)
+    def before_batch(self, learn): learn.batch = to_device(learn.batch, self.device, self.non_blocking)
 
 # %% ../nbs/04_learner.ipynb #09724a7a
 def to_cpu(x):
@@ -386,12 +389,28 @@ class BatchSchedCB(Callback):
         self.schedo.step()
 
 class OneCycleCB(BatchSchedCB):
-    "A one-cycle schedule up to `max_lr` (default: the learner's `lr`) over every training batch of the fit."
-    def __init__(self, max_lr=None, **kwargs): self.max_lr,self.kwargs = max_lr,kwargs
+    "One-cycle up to `max_lr` (default: the learner's `lr`) over the fit's training batches, or over a budget of `steps` batches or `secs` seconds of training, which then ends the fit."
+    def __init__(self, max_lr=None, steps=None, secs=None, **kwargs):
+        if steps is not None and secs is not None: raise ValueError(f"OneCycleCB takes one budget, got steps={steps} and secs={secs}; drop one")
+        self.max_lr,self.steps,self.secs,self.kwargs = max_lr,steps,secs,kwargs
     def before_fit(self, learn):
-        n = len(learn.dls.train)*learn.n_epochs
-        self.sched = partial(OneCycleLR, max_lr=self.max_lr or learn.lr, total_steps=n, **self.kwargs)
+        # A budget in seconds is cut into 1,000 ticks of the schedule; each batch moves it on to the time spent.
+        self.total = 1000 if self.secs else self.steps or len(learn.dls.train)*learn.n_epochs
+        self.sched = partial(OneCycleLR, max_lr=self.max_lr or learn.lr, total_steps=self.total, **self.kwargs)
         super().before_fit(learn)
+        self.n,self.spent = 0,0.
+    def before_epoch(self, learn): self.t_epoch = time.perf_counter()
+    def after_epoch(self, learn):
+        if learn.training: self.spent += time.perf_counter()-self.t_epoch
+    def after_batch(self, learn):
+        if not learn.training: return
+        self.lrs.append(learn.opt.param_groups[0]['lr'])
+        self.n += 1
+        done = (self.spent + time.perf_counter()-self.t_epoch)/self.secs if self.secs else self.n/self.total
+        tick = min(int(done*self.total), self.total) if self.secs else self.n
+        while self.schedo.last_epoch < tick: self.schedo.step()
+        if (self.steps or self.secs) and done >= 1: raise CancelFitException()
+
 
 # %% ../nbs/04_learner.ipynb #df3d3446
 def save_checkpoint(learn, path, epochs_done=None):
