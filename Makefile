@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 # On a busy machine PyTorch's worker threads spin while they wait; passive waiting costs nothing when idle.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup data lessons test test-nbs test-docs test-py check-export export docs
+.PHONY: setup data lessons test test-nbs test-docs test-py check-export export docs gpu-check
 .DEFAULT_GOAL := lessons
 
 setup: $(VENV)/.installed
@@ -63,3 +63,8 @@ export: setup
 	$(BIN)/nbdev-export
 	$(BIN)/nbdev-clean
 	$(BIN)/python scripts/readme.py
+
+# On a machine with a CUDA GPU: the recipe on the GPU with and without mixed precision, epoch times and accuracy,
+# then the CUDA tests. Needs a CUDA build of torch: `make setup TORCH=` on a fresh clone lets pip pick one.
+gpu-check: data
+	$(BIN)/python benchmarks/gpu_check.py

@@ -19,10 +19,11 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Rando
 from .datasets import *
 from .conv import *
 from .learner import *
+from .accel import MixedPrecisionCB, ChannelsLastCB
 
 # %% auto #0
 __all__ = ['under_torchrun', 'rank', 'local_rank', 'world_size', 'shard_sampler', 'batch_sampler', 'shard_dl', 'merge_metric',
-           'sync_metric', 'DDPCB', 'MixedPrecisionCB', 'ChannelsLastCB']
+           'sync_metric', 'DDPCB']
 
 # %% ../nbs/06_distributed.ipynb #29ba1ad3
 def under_torchrun() -> bool:
@@ -151,29 +152,3 @@ class DDPCB(Callback):
             e.add_note(f"DDPCB: rank {self.rank} of {self.world} lost contact with the other processes in epoch {learn.epoch}: "
                        f"another rank has probably died or hangs (this rank waits at most timeout={self.timeout}s). "
                        f"torchrun prints each failed rank's exit code; look there for the first failure.")
-
-# %% ../nbs/06_distributed.ipynb #0c92d9e9
-class MixedPrecisionCB(TrainCB):
-    "`TrainCB` with the forward pass and loss under `torch.autocast`: bf16 on CPU, fp16 with a `GradScaler` on CUDA."
-    def __init__(self, n_inp:int=1, device=def_device, dtype=None):
-        super().__init__(n_inp)
-        self.dev = torch.device(device).type
-        self.dtype = dtype or (torch.float16 if self.dev == 'cuda' else torch.bfloat16)
-
-    def before_fit(self, learn): self.scaler = torch.amp.GradScaler(self.dev, enabled=self.dtype == torch.float16)
-    def predict(self, learn):
-        with torch.autocast(self.dev, dtype=self.dtype): super().predict(learn)
-    def get_loss(self, learn):
-        with torch.autocast(self.dev, dtype=self.dtype): super().get_loss(learn)
-    def backward(self, learn): self.scaler.scale(learn.loss).backward()
-    def step(self, learn):
-        self.scaler.step(learn.opt)
-        self.scaler.update()
-
-# %% ../nbs/06_distributed.ipynb #34d95adb
-class ChannelsLastCB(Callback):
-    "Keep the model's weights and each batch's 4-d tensors in channels-last memory format."
-    order = DDPCB.order-1
-    def before_fit(self, learn): learn.model.to(memory_format=torch.channels_last)
-    def before_batch(self, learn):
-        learn.batch = tuple(o.contiguous(memory_format=torch.channels_last) if o.ndim == 4 else o for o in learn.batch)

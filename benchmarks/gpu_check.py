@@ -1,0 +1,39 @@
+"""`make gpu-check`: on a machine with a CUDA GPU, train the book's Fashion-MNIST recipe on it with and without mixed
+precision (fp16 with a grad scaler) for a fixed budget of steps, printing each epoch's time and the test accuracy,
+then run the CUDA tests (tests/test_cuda.py). Sized to finish within 5 minutes on a recent GPU."""
+import argparse, json, subprocess, sys, time
+from pathlib import Path
+import torch
+from miniai.learner import OneCycleCB, ProgressCB
+from miniai.accel import fashion_dls, recipe_learner
+
+def run(dls, mixed, epochs):
+    torch.manual_seed(42)
+    learn = recipe_learner(dls, mixed=mixed, device='cuda')
+    steps = int(epochs*len(dls.train))
+    t0 = time.perf_counter()
+    learn.fit(10_000, valid=False, cbs=[OneCycleCB(steps=steps, pct_start=0.25), ProgressCB(notebook=False)])
+    torch.cuda.synchronize()
+    secs = time.perf_counter()-t0
+    probs,ys = learn.tta()
+    acc = (probs.argmax(1)==ys).float().mean().item()
+    print(f"{'fp16 mixed precision' if mixed else 'float32'}: {epochs} epochs in {secs:.1f}s ({secs/epochs:.2f}s per epoch), "
+          f"test accuracy with flips {acc:.4f}", flush=True)
+    return dict(secs=round(secs, 2), epoch_s=round(secs/epochs, 3), accuracy=round(acc, 4))
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument('--epochs', type=float, default=10)
+    a = p.parse_args()
+    if not torch.cuda.is_available(): sys.exit(f"gpu-check needs a CUDA GPU; torch {torch.__version__} sees none "
+                                               f"(a CPU build of torch? `make setup TORCH=` lets pip pick a CUDA one)")
+    print(f'torch {torch.__version__}, {torch.cuda.get_device_name()}', flush=True)
+    dls = fashion_dls(512, device='cuda')
+    res = {k: run(dls, mixed, a.epochs) for k,mixed in (('fp16', True), ('fp32', False))}
+    res['fp16_speedup'] = round(res['fp32']['secs']/res['fp16']['secs'], 2)
+    tests = subprocess.run([sys.executable, '-m', 'pytest', '-q', str(Path(__file__).parent.parent/'tests'/'test_cuda.py')])
+    res['cuda_tests_passed'] = tests.returncode == 0
+    print('RESULT ' + json.dumps(res))
+    sys.exit(tests.returncode)
+
+if __name__ == '__main__': main()
