@@ -239,4 +239,8 @@ d = { 'settings': { 'branch': 'main',
                                 'miniai.learner.to_cpu': ('learner.html#to_cpu', 'miniai/learner.py'),
                                 'miniai.learner.with_cbs': ('learner.html#with_cbs', 'miniai/learner.py'),
                                 'miniai.learner.with_cbs.__call__': ('learner.html#with_cbs.__call__', 'miniai/learner.py'),
-                                'miniai.learner.with_cbs.__init__': ('learner.html#with_cbs.__init__', 'miniai/learner.py')}}}
+                                'miniai.learner.with_cbs.__init__': ('learner.html#with_cbs.__init__', 'miniai/learner.py')},
+            'miniai.resnet': { 'miniai.resnet.ResBlock': ('resnet.html#resblock', 'miniai/resnet.py'),
+                               'miniai.resnet.ResBlock.__init__': ('resnet.html#resblock.__init__', 'miniai/resnet.py'),
+                               'miniai.resnet.ResBlock.forward': ('resnet.html#resblock.forward', 'miniai/resnet.py'),
+                               'miniai.resnet.resnet': ('resnet.html#resnet', 'miniai/resnet.py')}}}
