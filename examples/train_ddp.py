@@ -11,7 +11,8 @@ from torch import nn, optim
 from miniai.datasets import load_dsd, fast_dls
 from miniai.conv import conv
 from miniai.learner import Learner, Callback, TrainCB, DeviceCB, MetricsCB, ProgressCB, CheckpointCB, Accuracy, metric_value
-from miniai.distributed import DDPCB, MixedPrecisionCB, ChannelsLastCB, rank, world_size
+from miniai.accel import MixedPrecisionCB, ChannelsLastCB
+from miniai.distributed import DDPCB, rank, world_size
 
 def get_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -24,6 +24,8 @@ __all__ = ['rand_crop', 'hflip', 'rand_flip', 'rand_erase', 'BatchTfm', 'RandCro
 def _check_batch(xb, nm):
     if xb.ndim != 4: raise ValueError(f"{nm} transforms a batch of images of shape (N,C,H,W); got shape {tuple(xb.shape)}. For one image use x[None].")
 
+def _is_cl(xb): return xb.is_contiguous(memory_format=torch.channels_last) and not xb.is_contiguous()
+
 def rand_crop(xb, pad=2, fill=None):
     "Move each image of `xb` by up to `pad` pixels each way: pad with `fill` (default: the batch minimum), cut a random window."
     _check_batch(xb, 'rand_crop')
@@ -33,7 +35,8 @@ def rand_crop(xb, pad=2, fill=None):
     xp[..., pad:pad+h, pad:pad+w] = xb
     dy,dx = torch.randint(0, 2*pad+1, (2, n), device=xb.device)
     wins = xp.unfold(2, h, 1).unfold(3, w, 1)   # every HxW window, a view: (N, C, 2pad+1, 2pad+1, H, W)
-    return wins[torch.arange(n, device=xb.device), :, dy, dx]
+    # the indexing gives a new NCHW batch; keep a channels-last batch (see `09_accel`) channels-last
+    return wins[torch.arange(n, device=xb.device), :, dy, dx].contiguous(memory_format=torch.channels_last if _is_cl(xb) else torch.contiguous_format)
 
 # %% ../nbs/08_augment.ipynb #312a8d2f
 def hflip(xb):

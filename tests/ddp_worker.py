@@ -8,7 +8,8 @@ from torch import nn, optim
 from miniai.datasets import load_dsd, fast_dls
 from miniai.conv import conv
 from miniai.learner import Learner, Callback, TrainCB, DeviceCB, MetricsCB, CheckpointCB, Accuracy
-from miniai.distributed import DDPCB, MixedPrecisionCB, ChannelsLastCB, shard_dl, rank
+from miniai.accel import MixedPrecisionCB, ChannelsLastCB
+from miniai.distributed import DDPCB, shard_dl, rank
 
 p = argparse.ArgumentParser()
 p.add_argument('out')
