@@ -1,13 +1,19 @@
 # miniai's setup entry point. `make lessons` runs the main job, `make test` runs the tests.
-# Each target sets up what it needs first: a virtual environment in .venv with the CPU build of torch,
-# miniai installed editable with its dev extras, and the data sets cached.
+# Each target sets up what it needs first: a virtual environment in .venv with torch, miniai installed
+# editable with its dev extras, and the data sets cached.
 #
-# Bring your own torch: `make setup TORCH=` installs whatever torch pip picks (a CUDA build on Linux),
-# `make setup SYSTEM_SITE=1` builds the venv on top of the Python you already have (and its torch).
+# Which torch: on a machine with an NVIDIA GPU (`nvidia-smi -L` lists one) pip's default build, which on Linux is
+# the CUDA build (several GB); elsewhere the CPU build, from PyTorch's CPU wheel index (TORCH_INDEX). Where that
+# index cannot be reached (a machine that reaches only PyPI or a local mirror), setup says so and installs torch
+# from pip's own index instead: the CPU build only where that index serves one.
+# Choose yourself: `make setup TORCH_INDEX=https://download.pytorch.org/whl/cu126` (a given build),
+# `make setup TORCH_INDEX=` (pip's default build), `make setup TORCH=` (no torch first: pip picks one along with
+# miniai's dependencies), `make setup SYSTEM_SITE=1` (the venv sees the Python you already have, and its torch).
 
 PYTHON ?= python3
 VENV   ?= .venv
 TORCH  ?= torch==2.13.0
+TORCH_INDEX ?= $(if $(shell nvidia-smi -L 2>/dev/null),,https://download.pytorch.org/whl/cpu)
 SYSTEM_SITE ?=
 BIN    := $(VENV)/bin
 # On a busy machine PyTorch's worker threads spin while they wait; passive waiting costs nothing when idle.
@@ -21,8 +27,18 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(if $(SYSTEM_SITE),--system-site-packages) $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	@# Install torch before anything that depends on it, so pip does not pull a multi-GB CUDA build.
-	$(BIN)/python -c "import torch" 2>/dev/null || $(if $(TORCH),$(BIN)/python -m pip install -q "$(TORCH)",true)
+	@# torch first, its build chosen on purpose, so that miniai's dependencies do not pull whatever pip picks.
+	@if $(BIN)/python -c "import torch" 2>/dev/null; then \
+	  echo "setup: keeping the torch this environment already has: $$($(BIN)/python -c 'import torch; print(torch.__version__)')"; \
+	elif [ -z "$(TORCH)" ]; then echo "setup: TORCH is empty: pip picks a torch along with miniai's dependencies"; \
+	elif [ -z "$(TORCH_INDEX)" ]; then echo "setup: installing $(TORCH), pip's default build (CUDA on Linux)"; \
+	  $(BIN)/python -m pip install -q "$(TORCH)"; \
+	else echo "setup: installing $(TORCH) from $(TORCH_INDEX)"; \
+	  $(BIN)/python -m pip install -qq --timeout 30 --retries 1 --index-url "$(TORCH_INDEX)" "$(TORCH)" || { \
+	  echo "setup: $(TORCH_INDEX) did not serve $(TORCH); installing it from pip's own index instead (the CPU build only where that index has one)"; \
+	  $(BIN)/python -m pip install -q "$(TORCH)"; }; \
+	fi
+	@$(BIN)/python -c "import torch; print(f'setup: torch {torch.__version__}, CUDA {torch.version.cuda or \"none (CPU build)\"}')" 2>/dev/null || true
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	@touch $@
 
@@ -50,8 +66,9 @@ check-export: setup
 test-nbs: data
 	$(BIN)/nbdev-test $(NB) --n-workers 2 --timing
 
+# -rs: say why each skipped test was skipped (no Chromium, no CUDA GPU) and what would run it.
 test-py: data
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -rs tests
 
 # The docs site in _docs/ from the executed notebooks: nbdev-docs when Quarto is installed, else nbdev's doc
 # processors and nbconvert. Notebooks without an up-to-date executed copy are run first (slow cells skipped).

@@ -3,7 +3,7 @@ plus a matrix multiply, `F.unfold` plus a matrix multiply, and `F.conv2d`.
 
 Each way convolves MNIST image 7 (one image) and the first 16 training images (a batch) with the top edge
 kernel. Times are medians of repeated calls, the ways interleaved round by round so that a slow moment of a
-shared machine hits all of them alike. Run it under `flock /tmp/miniai-cpu.lock` on a shared machine.
+shared machine hits all of them alike. Run it under `flock ~/.cache/miniai/cpu.lock` on a shared machine.
 The last line is `RESULT {json}`: each way's median seconds on one image, and the speedups over apply_kernel."""
 import argparse, json, time
 import numpy as np

@@ -9,7 +9,7 @@ as a ratio to the plain loop's (the medians are reported too). Then, on a model 
 framework costs anything, the microseconds the Learner adds per batch. `parity` is true when the Learner ends with exactly the plain loop's weights, in every round.
 
 Lightning is a benchmark-only extra (`pip install lightning`); without it the Lightning figures are null.
-Run it alone on the machine: `flock /tmp/miniai-cpu.lock python benchmarks/learner_overhead.py`."""
+Run it alone on the machine: `flock ~/.cache/miniai/cpu.lock python benchmarks/learner_overhead.py`."""
 import argparse, contextlib, io, json, logging, math, os, statistics, time, warnings
 from functools import partial
 import torch

@@ -6,7 +6,7 @@ so that each step sees the same global batch. Each process has one thread, as `t
 "2 procs" against "1 proc" measures what DDP brings; the last configuration is one process with PyTorch's default
 number of threads. An epoch's time is the fastest epoch after the first (which warms up). The load average is recorded
 because other work on the machine distorts the timings, the multi-threaded ones most.
-Run it alone: `flock /tmp/miniai-cpu.lock python benchmarks/scaling.py`."""
+Run it alone: `flock ~/.cache/miniai/cpu.lock python benchmarks/scaling.py`."""
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 

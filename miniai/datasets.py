@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/datasets.html.md"""
 
 # %% ../nbs/01_datasets.ipynb #26068c5f
 from __future__ import annotations
-import gzip, hashlib, io, json, math, os, shutil, struct, tempfile, time, urllib.request, warnings, zlib
+import gzip, hashlib, io, json, math, os, re, shutil, socket, struct, tempfile, time, urllib.request, warnings, zlib
 from operator import itemgetter
 from pathlib import Path
 
@@ -20,10 +20,10 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sequential
 
 # %% auto #0
 __all__ = ['SPLITS', 'SHA256', 'CLASSES', 'MIRRORS', 'DEBIAN_DIRS', 'IDXError', 'parse_idx', 'read_bytes', 'read_idx',
-           'cache_dir', 'local_dirs', 'checked_bytes', 'download', 'check_name', 'get_arrays', 'env_vars', 'build_dsd',
-           'save_atomic', 'load_dsd', 'to_tensor', 'inplace', 'collate_dict', 'get_dls', 'DataLoaders', 'show_image',
-           'subplots', 'get_grid', 'show_images', 'decode_images', 'to_float', 'TensorDS', 'tensor_dl', 'fast_dls',
-           'show_result', 'time_epoch']
+           'cache_dir', 'local_dirs', 'checked_bytes', 'machine_id', 'clean_stale', 'temp_beside', 'download',
+           'check_name', 'get_arrays', 'env_vars', 'build_dsd', 'save_atomic', 'load_dsd', 'to_tensor', 'inplace',
+           'collate_dict', 'get_dls', 'DataLoaders', 'show_image', 'subplots', 'get_grid', 'show_images',
+           'decode_images', 'to_float', 'TensorDS', 'tensor_dl', 'fast_dls', 'show_result', 'time_epoch']
 
 # %% ../nbs/01_datasets.ipynb #9347b5dc
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype('>i2'), 0x0C: np.dtype('>i4'),
@@ -111,14 +111,52 @@ def checked_bytes(path, key:str) -> bytes:
                                           f"{SHA256[key][:12]}... for {key}; the file is corrupt or a different version")
     return data
 
+# %% ../nbs/01_datasets.ipynb #792d663a
+def _alive(pid:int) -> bool:
+    "Whether process `pid` exists on this machine (one of another user counts)."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass
+    return True
+
+def machine_id() -> str:
+    "This machine as process ids see it: the host name and, on Linux, the pid namespace (each container has its own)."
+    try: return f'{socket.gethostname()}~{os.stat("/proc/self/ns/pid").st_ino}'
+    except OSError: return socket.gethostname()
+
+def clean_stale(folder, name:str, max_age:float=86400) -> list:
+    "Remove the temporary copies of `folder/name` left by writers that died; return their paths."
+    folder,here,gone = Path(folder),machine_id(),[]
+    if not folder.is_dir(): return gone
+    ours = re.compile(rf'\.{re.escape(name)}-(.+)-(\d+)-[a-z0-9_]+')
+    legacy = re.compile(rf'\.{re.escape(name)}-[a-z0-9_]{{8}}')  # before names said who wrote them
+    for p in folder.iterdir():
+        if m := ours.fullmatch(p.name): stale = m[1] == here and not _alive(int(m[2]))
+        else: stale = bool(legacy.fullmatch(p.name)) and time.time()-p.lstat().st_mtime > max_age
+        if not stale: continue
+        if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
+        else: p.unlink(missing_ok=True)
+        gone.append(p)
+    return gone
+
+def temp_beside(path, folder:bool=False) -> Path:
+    "A new empty temporary file (or folder) next to `path`, named after this machine and process; dead writers' leftovers go first."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(path.parent, path.name)
+    prefix = f'.{path.name}-{machine_id()}-{os.getpid()}-'
+    if folder: return Path(tempfile.mkdtemp(dir=path.parent, prefix=prefix))
+    fd,tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix)
+    os.close(fd)
+    return Path(tmp)
+
 # %% ../nbs/01_datasets.ipynb #507a7212
 def download(url:str, dest:Path, key:str, timeout:float=20) -> bytes:
     "Download `url` to `dest` with a progress bar, keeping it only if its checksum matches `key`."
     from fastprogress.fastprogress import progress_bar
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd,tmp = tempfile.mkstemp(dir=dest.parent, prefix=f'.{dest.name}-')
+    tmp = temp_beside(dest)
     try:
-        with os.fdopen(fd, 'wb') as f, urllib.request.urlopen(url, timeout=timeout) as r:
+        with open(tmp, 'wb') as f, urllib.request.urlopen(url, timeout=timeout) as r:
             size = int(r.headers.get('Content-Length') or 0)
             pb = progress_bar(range(max(1, math.ceil(size/2**16))), comment=dest.name, leave=False)
             for _ in pb:
@@ -189,8 +227,7 @@ def build_dsd(name:str, arrays:dict) -> DatasetDict:
 
 def save_atomic(dsd:DatasetDict, path:Path):
     "`dsd.save_to_disk(path)` via a temporary folder renamed into place; an existing `path` wins."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}-'))
+    tmp = temp_beside(path, folder=True)
     try:
         dsd.save_to_disk(str(tmp))
         try: os.rename(tmp, path)

@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/distributed.html.md"""
 
 # %% ../nbs/06_distributed.ipynb #6bbfa3a4
 from __future__ import annotations
-import atexit, contextlib, os, sys
+import atexit, contextlib, os, sys, threading
 from copy import copy
 from datetime import timedelta
 
@@ -23,7 +23,7 @@ from .accel import MixedPrecisionCB, ChannelsLastCB
 
 # %% auto #0
 __all__ = ['under_torchrun', 'rank', 'local_rank', 'world_size', 'shard_sampler', 'batch_sampler', 'shard_dl', 'merge_metric',
-           'sync_metric', 'DDPCB']
+           'sync_metric', 'watch_launcher', 'DDPCB']
 
 # %% ../nbs/06_distributed.ipynb #29ba1ad3
 def under_torchrun() -> bool:
@@ -96,14 +96,31 @@ def _skipped(cbs, methods):
     finally:
         for cb,nm in hidden: delattr(cb, nm)
 
+def watch_launcher(ppid:int, stop:threading.Event, on_lost, every:float=1.):
+    "Every `every` seconds until `stop` is set, check that this process's parent is still `ppid`; if not, return `on_lost()`."
+    while not stop.wait(every):
+        if os.getppid() != ppid: return on_lost()
+
 class DDPCB(Callback):
     "Under `torchrun`: join the process group, train a DDP model on sharded loaders, report global metrics, let only rank 0 print."
     order = -20
     def __init__(self, device=def_device, backend:str|None=None, timeout:float=300, seed:int=0,
-                 main_only=((CheckpointCB, 'after_epoch'),)):
-        self.backend,self.timeout,self.seed,self.main_only = backend,timeout,seed,main_only
+                 main_only=((CheckpointCB, 'after_epoch'),), check_launcher:float=1.):
+        self.backend,self.timeout,self.seed,self.main_only,self.check_launcher = backend,timeout,seed,main_only,check_launcher
         self.device = torch.device(device)
-        self.active = under_torchrun()
+        self.active,self.stop = under_torchrun(),None
+
+    def watch(self):
+        "Start a thread that ends this process, saying why, if the `torchrun` that started it dies (`check_launcher=0`: don't)."
+        if not (self.check_launcher and 'TORCHELASTIC_RUN_ID' in os.environ): return
+        self.launcher,self.stop = os.getppid(),threading.Event()
+        threading.Thread(target=watch_launcher, args=(self.launcher, self.stop, self.lost_launcher, self.check_launcher),
+                         name='DDPCB-watch', daemon=True).start()
+
+    def lost_launcher(self):
+        print(f"DDPCB: rank {rank()} of {world_size()} lost its launcher (torchrun, pid {self.launcher}): it was killed or died, "
+              f"and nothing would stop this process any more; stopping it.", file=sys.stderr, flush=True)
+        os._exit(1)  # not an exception: the main thread may be blocked in a collective, where none would reach it
 
     def init_group(self, dev):
         "Join the job's process group (gloo on CPU, nccl on GPU) unless this process already has."
@@ -114,6 +131,7 @@ class DDPCB(Callback):
 
     def before_fit(self, learn):
         if not self.active: return
+        self.watch()  # before joining the group: a launcher can die during the rendezvous too
         dev = torch.device('cuda', local_rank()) if self.device.type == 'cuda' else self.device  # one GPU per process
         self.init_group(dev)
         self.rank,self.world = dist.get_rank(),dist.get_world_size()
@@ -143,12 +161,15 @@ class DDPCB(Callback):
         if self.active: learn.model = self.ddp.module  # also when a callback cancelled the epoch
 
     def cleanup_fit(self, learn):
+        if self.stop is not None: self.stop.set()
         if not self.active or not hasattr(self, 'ddp'): return
         self.quiet.close()
         learn.model,learn.dls = self.ddp.module,self.dls
         del self.ddp
         e = sys.exc_info()[1]  # the exception that is ending the fit, if any
-        if e is not None and _is_dist_error(e) and hasattr(e, 'add_note'):
+        if e is None or not _is_dist_error(e): return
+        if self.stop is not None and os.getppid() != self.launcher: self.lost_launcher()  # a peer stopped when torchrun died
+        if hasattr(e, 'add_note'):
             e.add_note(f"DDPCB: rank {self.rank} of {self.world} lost contact with the other processes in epoch {learn.epoch}: "
                        f"another rank has probably died or hangs (this rank waits at most timeout={self.timeout}s). "
                        f"torchrun prints each failed rank's exit code; look there for the first failure.")

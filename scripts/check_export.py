@@ -6,9 +6,12 @@ from pathlib import Path
 
 def tree(d): return {p.relative_to(d) for p in Path(d).rglob('*.py') if '__pycache__' not in p.parts}
 
+ROOT = Path(__file__).resolve().parent.parent
+
 with tempfile.TemporaryDirectory() as tmp:
     tmp = Path(tmp)
-    subprocess.run(f'git archive HEAD | tar -x -C {tmp}', shell=True, check=True)
+    subprocess.run(['git', 'archive', f'--output={tmp/"head.tar"}', 'HEAD'], cwd=ROOT, check=True)
+    subprocess.run(['tar', '-x', '-f', tmp/'head.tar', '-C', tmp], check=True)
     (tmp/'miniai').rename(tmp/'committed')
     (tmp/'miniai').mkdir()
     (tmp/'committed'/'__init__.py').exists() and (tmp/'miniai'/'__init__.py').write_bytes((tmp/'committed'/'__init__.py').read_bytes())

@@ -1,7 +1,8 @@
 """The training job that tests/test_distributed.py launches with and without `torchrun`.
 
 Each process trains a small CNN on a slice of Fashion-MNIST with `DDPCB` and saves its final weights and the
-metrics it logged to `OUT/rank{RANK}.pt`. `--die-at K` / `--hang-at K` make rank 1 exit / stop responding at batch K."""
+metrics it logged to `OUT/rank{RANK}.pt`. `--die-at K` / `--hang-at K` make rank 1 exit / stop responding at batch K;
+`--write-pid` makes each rank write its process id to `OUT/rank{RANK}.pid` once it has trained a batch."""
 import argparse, os, time
 import torch, torch.distributed as dist, torch.nn.functional as F
 from torch import nn, optim
@@ -23,6 +24,7 @@ p.add_argument('--hang-at', type=int, default=-1)
 p.add_argument('--mixed', action='store_true')
 p.add_argument('--channels-last', action='store_true')
 p.add_argument('--ckpt', help='save a checkpoint here every epoch')
+p.add_argument('--write-pid', action='store_true')
 a = p.parse_args()
 
 class CountingCheckpointCB(CheckpointCB):
@@ -38,6 +40,14 @@ class FailCB(Callback):
         if rank() != 1 or learn.epoch != 0 or not learn.training: return
         if learn.iter == a.die_at: os._exit(3)
         if learn.iter == a.hang_at: time.sleep(600)
+
+class PidCB(Callback):
+    "Write this process's id to `OUT/rank{RANK}.pid` after the first training batch: the fit is under way."
+    def after_batch(self, learn):
+        if not a.write_pid or not learn.training or learn.epoch or learn.iter: return
+        os.makedirs(a.out, exist_ok=True)
+        with open(f'{a.out}/rank{rank()}.pid.tmp', 'w') as f: f.write(str(os.getpid()))
+        os.replace(f'{a.out}/rank{rank()}.pid.tmp', f'{a.out}/rank{rank()}.pid')
 
 class ProbeCB(Callback):
     "What the first training batch ran with: process group backend, pinned loader, dtype of the predictions, memory format."
@@ -62,7 +72,7 @@ torch.manual_seed(0)
 model = nn.Sequential(conv(1,8,ks=5), conv(8,16), conv(16,32), conv(32,64), conv(64,10,act=False), nn.Flatten())
 metrics = MetricsCB(accuracy=Accuracy())
 cbs = [DeviceCB(), train_cb := MixedPrecisionCB() if a.mixed else TrainCB(), probe := ProbeCB(), metrics,
-       DDPCB(timeout=a.timeout), FailCB(), SetEpochCB()] + ([ChannelsLastCB()] if a.channels_last else [])
+       DDPCB(timeout=a.timeout), FailCB(), SetEpochCB(), PidCB()] + ([ChannelsLastCB()] if a.channels_last else [])
 if a.ckpt: cbs.append(ckpt := CountingCheckpointCB(a.ckpt))
 learn = Learner(model, dls, F.cross_entropy, lr=3e-3, cbs=cbs, opt_func=optim.Adam)
 learn.fit(a.epochs)

@@ -16,7 +16,7 @@ def test_load_dsd_prints_two_splits():
     assert 'num_rows: 60000' in r.stdout and 'num_rows: 10000' in r.stdout
 
 def test_interrupted_build_leaves_no_cache(tmp_path):
-    "A build killed while saving leaves no cache behind, and the next call builds a good one."
+    "A build killed while saving leaves no cache behind, and the next call builds a good one and removes the dead build's temporary folder."
     r = py("""
         import os, datasets
         from miniai.datasets import load_dsd
@@ -25,8 +25,10 @@ def test_interrupted_build_leaves_no_cache(tmp_path):
         load_dsd('mnist')""", MINIAI_CACHE=tmp_path)
     assert r.returncode == 3, r.stderr
     assert not (tmp_path/'mnist').exists()
+    assert len(list(tmp_path.glob('.mnist-*'))) == 1  # the dead build's half-written folder
     r = py("from miniai.datasets import load_dsd; d = load_dsd('mnist'); print(len(d['train']))", MINIAI_CACHE=tmp_path)
     assert r.stdout.split()[-1] == '60000', r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith('.mnist')) == [], 'the dead build left its folder behind'
 
 def test_unreadable_cache_is_rebuilt(tmp_path):
     (tmp_path/'mnist').mkdir()

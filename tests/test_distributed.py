@@ -1,5 +1,5 @@
 "Tests of miniai.distributed that need several processes: each launches tests/ddp_worker.py with `torchrun` on CPU."
-import os, re, socket, subprocess, sys, time
+import os, re, signal, socket, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 
@@ -84,6 +84,38 @@ def test_dead_node(tmp_path):
     assert r.returncode != 0
     assert r.secs < BOUND, f'took {r.secs:.0f}s'
     assert 'DDPCB: rank 0 of 2 lost contact with the other processes' in r.out, r.out
+
+def gone(pid):
+    "Whether process `pid` has ended (a zombie that nobody reaps has ended too)."
+    try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] == 'Z'
+    except (FileNotFoundError, ProcessLookupError): return True
+
+def test_killed_launcher_stops_its_workers(tmp_path):
+    "When torchrun itself is killed (kill -9), its workers notice within seconds, say why, and stop: no orphans train on."
+    log = open(tmp_path/'log', 'w')  # the workers inherit torchrun's stderr, and keep it after torchrun is gone
+    agent = subprocess.Popen(TORCHRUN + ['--standalone', '--nproc-per-node=2', WORKER, str(tmp_path), '--epochs', '100000',
+                                         '--n-train', '256', '--n-valid', '64', '--write-pid'], stdout=log, stderr=log, env=env())
+    pidfiles,pids = [tmp_path/f'rank{r}.pid' for r in range(2)],[]
+    try:
+        t0 = time.monotonic()
+        while not all(p.exists() for p in pidfiles):  # both ranks are training
+            assert agent.poll() is None and time.monotonic()-t0 < 240, (tmp_path/'log').read_text()
+            time.sleep(0.5)
+        pids = [int(p.read_text()) for p in pidfiles]
+        agent.send_signal(signal.SIGKILL)
+        agent.wait()
+        t0 = time.monotonic()
+        while not all(map(gone, pids)) and time.monotonic()-t0 < 30: time.sleep(0.5)
+        secs = time.monotonic()-t0
+        out = (tmp_path/'log').read_text()
+        assert all(map(gone, pids)), f'workers {pids} still ran 30s after their launcher was killed:\n{out[-3000:]}'
+        for r in range(2): assert f'DDPCB: rank {r} of 2 lost its launcher (torchrun, pid {agent.pid})' in out, out[-3000:]
+        print(f'workers stopped {secs:.1f}s after torchrun was killed')
+    finally:
+        agent.kill()
+        for pid in pids:
+            if not gone(pid): os.kill(pid, signal.SIGKILL)
+        log.close()
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
 def test_cuda_uses_nccl_fp16_and_pinned_memory(tmp_path):

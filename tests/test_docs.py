@@ -34,8 +34,9 @@ def url(site):
 
 @pytest.fixture(scope='module')
 def browser():
-    if not (CHROMIUM and Path(DRIVER).exists()):
-        pytest.skip('the browser test needs Chromium and its driver: apt-get install -y chromium chromium-driver')
+    missing = [what for what,ok in (('chromium', CHROMIUM), (f'chromedriver ({DRIVER})', Path(DRIVER).exists())) if not ok]
+    if missing: pytest.skip(f"the checks of the built docs in a browser need {' and '.join(missing)}, which this machine lacks; "
+                            f"to run them: apt-get install -y chromium chromium-driver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     opts = webdriver.ChromeOptions()
