@@ -21,7 +21,7 @@ def train(dls, steps=None, secs=None, threads=True, progress=False, seed=42, **k
     "Train the recipe to a budget of `steps` or `secs`; return the learner, the steps taken and the seconds."
     torch.manual_seed(seed)
     learn = recipe_learner(dls, **kwargs)
-    if not threads: learn.cbs = learn.cbs.filter(lambda cb: not isinstance(cb, ThreadsCB))
+    if not threads: learn.cbs = [cb for cb in learn.cbs if not isinstance(cb, ThreadsCB)]
     sched = OneCycleCB(steps=steps, secs=secs, pct_start=0.25)
     t0 = time.perf_counter()
     learn.fit(10_000, valid=False, cbs=[sched] + ([ProgressCB(every=30, notebook=False)] if progress else []))

@@ -188,8 +188,8 @@ def_device = _default_device()
 def to_device(x, device=def_device, non_blocking=False):
     "Move a tensor, or the tensors in a (nested) dict, list or tuple, to `device`; `non_blocking` only for copies to a GPU."
     if isinstance(x, torch.Tensor): return x.to(device, non_blocking=non_blocking)
+    if isinstance(x, (list, tuple)): return type(x)(to_device(o, device, non_blocking) for o in x)   # before the slower ABC check
     if isinstance(x, Mapping): return {k: to_device(v, device, non_blocking) for k,v in x.items()}
-    if isinstance(x, (list, tuple)): return type(x)(to_device(o, device, non_blocking) for o in x)
     return x
 
 def collate_device(b):

@@ -68,15 +68,16 @@ def shard_dl(dl:DataLoader, rank:int, world:int, seed:int=0, **kwargs) -> DataLo
 def merge_metric(m, others:list):
     "Fold the state of the metrics `others` into `m`, so that `m` reports over all of their data."
     if hasattr(m, 'merge_state'): m.merge_state(others)  # torcheval metrics
-    elif hasattr(m, 'vals') and hasattr(m, 'ns'):
-        for o in others: m.vals,m.ns = m.vals+list(o.vals), m.ns+list(o.ns)
+    elif hasattr(m, 'total') and hasattr(m, 'count'):
+        for o in others: m.total,m.count = m.total + o.total, m.count + o.count
     else: raise TypeError(f"Don't know how to merge a {type(m).__name__} across processes: expected a miniai Metric "
-                          f"(with `vals` and `ns`) or a torcheval metric (with `merge_state`)")
+                          f"(with `total` and `count`) or a torcheval metric (with `merge_state`)")
     return m
 
 def sync_metric(m):
     "Make `m` report over the data of every process (nothing outside a process group)."
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1: return m
+    if hasattr(m, 'total'): m.total = to_cpu(m.total)   # or it would come back on this rank's GPU, in the others
     ms = [None]*dist.get_world_size()
     dist.all_gather_object(ms, m)
     return merge_metric(m, [o for i,o in enumerate(ms) if i != dist.get_rank()])
@@ -89,7 +90,7 @@ def _is_dist_error(e) -> bool:
 
 @contextlib.contextmanager
 def _skipped(cbs, methods):
-    "Hide the `(class, method name)` pairs `methods` of the callbacks `cbs` (`run_cbs` skips a method that is None)."
+    "Hide the `(class, method name)` pairs `methods` of the callbacks `cbs` (the Learner skips a method that is None)."
     hidden = [(cb,nm) for cb in cbs for cls,nm in methods if isinstance(cb, cls) and hasattr(cb, nm)]
     for cb,nm in hidden: setattr(cb, nm, None)
     try: yield

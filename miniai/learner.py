@@ -24,31 +24,31 @@ from .conv import *
 
 # %% auto #0
 __all__ = ['Metric', 'Accuracy', 'CancelFitException', 'CancelBatchException', 'CancelEpochException', 'Callback', 'identity',
-           'run_cbs', 'with_cbs', 'BatchError', 'LossError', 'shapes', 'Learner', 'TrainCB', 'DeviceCB', 'to_cpu',
-           'metric_value', 'fmt_log', 'MetricsCB', 'ProgressCB', 'SingleBatchCB', 'TrainLearner', 'MomentumLearner',
-           'LRFinderCB', 'lr_find', 'BatchSchedCB', 'OneCycleCB', 'save_checkpoint', 'load_checkpoint', 'CheckpointCB']
+           'run_cbs', 'with_cbs', 'BatchError', 'LossError', 'shapes', 'Learner', 'TrainCB', 'DeviceCB', 'detached',
+           'to_cpu', 'metric_value', 'fmt_log', 'MetricsCB', 'ProgressCB', 'SingleBatchCB', 'TrainLearner',
+           'MomentumLearner', 'LRFinderCB', 'lr_find', 'BatchSchedCB', 'OneCycleCB', 'save_checkpoint',
+           'load_checkpoint', 'CheckpointCB']
 
 # %% ../nbs/04_learner.ipynb #da720027
 class Metric:
     "The weighted mean of the values `calc` gives for each batch added."
     def __init__(self): self.reset()
-    def reset(self): self.vals,self.ns = [],[]
+    def reset(self): self.total,self.count = 0.,0
     def add(self, inp, targ=None, n=1):
-        self.last = self.calc(inp, targ)
-        self.vals.append(self.last)
-        self.ns.append(n)
+        self.last = val = self.calc(inp, targ)
+        # Reading a number from a GPU waits for the GPU, so there the sum stays a tensor; on the CPU it costs nothing
+        if isinstance(val, torch.Tensor): val = val.item() if val.is_cpu else val.float()
+        self.total = self.total + val*n
+        self.count += n
     @property
-    def value(self):
-        if not self.vals: return math.nan
-        ns = torch.tensor(self.ns, dtype=torch.float32)
-        return (torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in self.vals])*ns).sum()/ns.sum()
+    def value(self): return self.total/self.count if self.count else math.nan
     def calc(self, inps, targs): return inps
 
 class Accuracy(Metric):
     "The fraction of predictions equal to the targets; takes class indices or one score per class."
     def calc(self, inps, targs):
         if inps.ndim > targs.ndim: inps = inps.argmax(dim=1)
-        return (inps==targs).float().mean()
+        return (inps==targs).mean(dtype=torch.float32)
 
 # %% ../nbs/04_learner.ipynb #c88452a0
 class CancelFitException(Exception):
@@ -110,27 +110,28 @@ _steps = ('predict','get_loss','backward','step','zero_grad')
 class Learner:
     "Train `model` on `dls` with `loss_func` and `opt_func`; callbacks `cbs` do everything else."
     def __init__(self, model, dls=(0,), loss_func=F.mse_loss, lr=0.1, cbs=None, opt_func=optim.SGD):
-        cbs = fc.L(cbs)
+        cbs = fc.listify(cbs)
         fc.store_attr()
-        self.opt = None
+        self.opt,self._table_cbs,self._unread = None,None,None
+
+    def _where(self) -> str:
+        "Where the fit is, for error messages."
+        return f"epoch {self.epoch}, batch {self.iter} ({'train' if self.training else 'valid'})"
 
     def _checked(self, step):
         "Run `step`; on an error, say where, and show the batch's shapes: it is most often data that does not fit."
         try: getattr(self, step)()
         except (RuntimeError, ValueError) as e:
-            raise BatchError(f"{step} failed at epoch {self.epoch}, batch {self.iter} ({'train' if self.training else 'valid'}) "
-                             f"with {type(e).__name__}: {e}\nThe batch has shapes {shapes(self.batch)}; check that they fit "
-                             f"the model's input and the loss function's (see the error above for where it failed).") from e
+            raise BatchError(f"{step} failed at {self._where()} with {type(e).__name__}: {e}\nThe batch has shapes "
+                             f"{shapes(self.batch)}; check that they fit the model's input and the loss function's "
+                             f"(see the error above for where it failed).") from e
 
     @with_cbs('batch')
     def _one_batch(self):
         self._checked('predict')
         self.callback('after_predict')
         self._checked('get_loss')
-        if isinstance(self.loss, torch.Tensor) and not torch.isfinite(self.loss).all():
-            raise LossError(f"The loss is {self.loss.detach().flatten()[:4].tolist()} at epoch {self.epoch}, batch {self.iter} "
-                            f"({'train' if self.training else 'valid'}); stopped before it reached the weights. "
-                            f"Try a lower learning rate (learn.lr_find() shows where the loss explodes) or look for NaN or inf in the data.")
+        self._check_loss()
         self.callback('after_loss')
         if self.training:
             self.backward()
@@ -142,6 +143,7 @@ class Learner:
     @with_cbs('epoch')
     def _one_epoch(self):
         for self.iter,self.batch in enumerate(self.dl): self._one_batch()
+        self._read_late_check()   # the epoch's last loss, before `after_epoch` (which may save a checkpoint)
 
     def one_epoch(self, training):
         self.model.train(training)
@@ -157,10 +159,11 @@ class Learner:
 
     def fit(self, n_epochs=1, train=True, valid=True, cbs=None, lr=None):
         "Train for `n_epochs`, with the extra callbacks `cbs` for this call only."
-        cbs = fc.L(cbs)
-        self.cbs += cbs
+        cbs = fc.listify(cbs)
+        self.cbs = self.cbs + cbs
         try:
             self.n_epochs,self.epochs,self.epoch,self.iter = n_epochs,range(n_epochs),0,0
+            self._table_cbs,self._unread = None,None   # a new table of callback methods, and no loss check pending
             if lr is None: lr = self.lr
             if self.opt_func: self.opt = self.opt_func(self.model.parameters(), lr)
             self._fit(train, valid)
@@ -172,21 +175,62 @@ class Learner:
         finally:
             for cb in cbs: self.cbs.remove(cb)
 
-    def __getattr__(self, name):
-        if name in _steps: return partial(self.callback, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def predict(self): self.callback('predict')
+    def get_loss(self): self.callback('get_loss')
+    def backward(self): self.callback('backward')
+    def step(self): self.callback('step')
+    def zero_grad(self): self.callback('zero_grad')
 
     def callback(self, method_nm):
         "Run `method_nm` of every callback that has it, in `order`."
-        if method_nm in _steps and not any(hasattr(cb, method_nm) for cb in self.cbs):
+        cbs = tuple(self.cbs)
+        if cbs != self._table_cbs: self._table,self._table_cbs = {},cbs   # a new fit, or `cbs` changed
+        if method_nm not in self._table: self._table[method_nm] = self._methods(cbs, method_nm)
+        for method in self._table[method_nm]: method(self)
+
+    def _methods(self, cbs, method_nm):
+        "The methods `method_nm` of the callbacks `cbs` that have one, in `order`."
+        ms = [getattr(cb, method_nm, None) for cb in sorted(cbs, key=attrgetter('order'))]
+        ms = [m for m in ms if m is not None]
+        if not ms and method_nm in _steps:
             raise AttributeError(f"No callback implements {method_nm!r}, so the Learner cannot {method_nm}. "
                                  f"Add TrainCB() to cbs, or use TrainLearner, which implements all of {', '.join(_steps)}.")
-        run_cbs(self.cbs, method_nm, self)
+        return ms
 
     @property
     def training(self):
         "Whether the model is in training mode (the current epoch is a training one)."
         return self.model.training
+
+# %% ../nbs/04_learner.ipynb #e9d8c31d
+Learner.check_now_on = ('cpu',)   # device types whose losses are checked before their step; the others one batch late
+
+@fc.patch
+def _loss_error(self:Learner, loss, where, late):
+    "The `LossError` for the bad `loss` at `where`; `late` if its check was read a batch late."
+    reached = ("its check is read a batch late on this device (see `check_now_on`), so its step has changed the weights"
+               if late else "stopped before it reached the weights")
+    return LossError(f"The loss is {loss.detach().flatten()[:4].tolist()} at {where}; {reached}. Try a lower learning rate "
+                     f"(learn.lr_find() shows where the loss explodes) or look for NaN or inf in the data.")
+
+@fc.patch
+def _check_loss(self:Learner):
+    "Raise `LossError` if the loss is NaN or infinite: at once on `check_now_on` devices, else one batch late."
+    loss = self.loss
+    if not isinstance(loss, torch.Tensor): return
+    if loss.device.type in self.check_now_on:
+        finite = math.isfinite(loss.item()) if loss.numel() == 1 else bool(loss.isfinite().all())
+        if not finite: raise self._loss_error(loss, self._where(), late=False)
+    else:
+        # Read the previous batch's answer, which the GPU has reached (or nearly) while the CPU queued this batch
+        self._read_late_check()
+        self._unread = (loss.detach().isfinite().all(), loss.detach(), self._where())
+
+@fc.patch
+def _read_late_check(self:Learner):
+    "Raise `LossError` if the loss whose check is still unread was NaN or infinite."
+    unread,self._unread = self._unread,None
+    if unread and not unread[0]: raise self._loss_error(*unread[1:], late=True)
 
 # %% ../nbs/04_learner.ipynb #0f046132
 class TrainCB(Callback):
@@ -202,19 +246,24 @@ class TrainCB(Callback):
 class DeviceCB(Callback):
     "Put the model on `device` before fitting, and each batch before it is used (a copy to a GPU does not wait)."
     def __init__(self, device=def_device):
-        self.device = device
+        self.device = torch.device(device)   # parsed once, not in every batch
         # From pinned memory a copy to a GPU runs while the CPU goes on; to the CPU it must be complete before use.
-        self.non_blocking = torch.device(device).type == 'cuda'
+        self.non_blocking = self.device.type == 'cuda'
     def before_fit(self, learn):
         if hasattr(learn.model, 'to'): learn.model.to(self.device)
     def before_batch(self, learn): learn.batch = to_device(learn.batch, self.device, self.non_blocking)
 
 # %% ../nbs/04_learner.ipynb #09724a7a
+def detached(x):
+    "A tensor, or the tensors in a (nested) list, tuple or dict, detached from the autograd graph."
+    if isinstance(x, torch.Tensor): return x.detach()
+    if isinstance(x, dict): return {k: detached(v) for k,v in x.items()}
+    if isinstance(x, (list, tuple)): return type(x)(detached(o) for o in x)
+    return x
+
 def to_cpu(x):
     "Detach a tensor (or the tensors in a list, tuple or dict) and move it to the CPU."
-    if isinstance(x, dict): return {k: to_cpu(v) for k,v in x.items()}
-    if isinstance(x, (list, tuple)): return type(x)(to_cpu(o) for o in x)
-    return x.detach().cpu() if isinstance(x, torch.Tensor) else x
+    return to_device(detached(x), 'cpu')
 
 def metric_value(m) -> float:
     "The current value of a `Metric` or a torcheval metric, as a float."
@@ -240,12 +289,12 @@ class MetricsCB(Callback):
     def before_epoch(self, learn):
         for m in self.all_metrics.values(): m.reset()
     def after_batch(self, learn):
-        x,y,*_ = to_cpu(learn.batch)
-        preds = to_cpu(learn.preds)
+        y = learn.batch[1]
+        preds,n = detached(learn.preds),len(y)
         for m in self.metrics.values():
-            if hasattr(m, 'add'): m.add(preds, y, n=len(y))
-            else: m.update(preds, y)
-        self.loss.add(to_cpu(learn.loss), n=len(x))
+            if hasattr(m, 'add'): m.add(preds, y, n=n)
+            else: m.update(preds.to(m.device), y.to(m.device))   # a torcheval metric keeps its state on its own device
+        self.loss.add(detached(learn.loss), n=n)
     def after_epoch(self, learn):
         log = dict(epoch=learn.epoch, train='train' if learn.training else 'valid')
         log.update({k: metric_value(v) for k,v in self.all_metrics.items()})
@@ -263,7 +312,7 @@ class ProgressCB(Callback):
         self.notebook = in_notebook() if notebook is None else notebook
 
     def before_fit(self, learn):
-        self.losses,self.val_losses,self.first = [],[],True
+        self.losses,self.val_losses,self.unread,self.first = [],[],[],True
         self.smooth,self.n_smooth,self.t_fit = 0.,0,time.perf_counter()
         if hasattr(learn, 'metrics'): learn.metrics._log = self._log
         if self.notebook:
@@ -285,17 +334,26 @@ class ProgressCB(Callback):
 
     def after_batch(self, learn):
         if not learn.training: return
-        loss = learn.loss.item()
-        self.losses.append(loss)
-        self.n_smooth += 1
-        self.smooth = self.beta*self.smooth + (1-self.beta)*loss
+        self.unread.append(learn.loss.detach())
+        if len(self.unread) == 10: self._read(learn)
+
+    def _read(self, learn):
+        "Move the unread losses into `losses` and the running loss, and show it: on the bar, the plot, or a line."
+        if not self.unread: return
+        for loss in torch.stack(self.unread).tolist():
+            self.losses.append(loss)
+            self.n_smooth += 1
+            self.smooth = self.beta*self.smooth + (1-self.beta)*loss
+        self.unread = []
         running = self.smooth/(1-self.beta**self.n_smooth)
         if self.notebook:
             learn.dl.comment = f'loss {running:.3f}'
-            if self.plot and learn.iter % 10 == 0: self._update_graph(learn)
+            if self.plot: self._update_graph(learn)
         elif time.perf_counter()-self.t_line > self.every:
             self.t_line = time.perf_counter()
             print(f'epoch {learn.epoch} | batch {learn.iter+1}/{len(learn.dl)} | running loss {running:.4f}', flush=True)
+
+    def cleanup_epoch(self, learn): self._read(learn)   # the last few of the epoch, even when it was cancelled
 
     def after_epoch(self, learn):
         if not learn.training and hasattr(learn, 'metrics'):

@@ -21,7 +21,7 @@ class Record(Callback):
     order = 100
     def after_batch(self, learn):
         self.dtypes,self.device = (learn.preds.dtype, learn.loss.dtype), learn.batch[0].device.type
-        self.scale = learn.cbs.filter(lambda cb: isinstance(cb, MixedPrecisionCB))[0].scaler.get_scale()
+        self.scale = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB)).scaler.get_scale()
 
 def test_mixed_precision_fp16_with_scaler():
     rec = Record()
