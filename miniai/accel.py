@@ -32,6 +32,8 @@ class MixedPrecisionCB(TrainCB):
         super().__init__(n_inp)
         self.dev = torch.device(device).type
         self.dtype = dtype or (torch.float16 if self.dev == 'cuda' else torch.bfloat16)
+        # The scaler skips the steps whose fp16 gradients overflowed: the Learner leaves those to it (`04_learner`)
+        self.skips_bad_steps = self.dtype == torch.float16
 
     def before_fit(self, learn): self.scaler = torch.amp.GradScaler(self.dev, enabled=self.dtype == torch.float16)
     def predict(self, learn):
@@ -79,7 +81,9 @@ def steps_for(flops, model, batch, loss_func) -> int:
 class ThreadsCB(Callback):
     "On CPU, now and then time a few training batches on 1 thread and on `n` (default: all), and train on the faster."
     order = -40   # the first to start a batch's clock, and the first to read it after the step
-    def __init__(self, n=None, every=100, probe=3, patience=3, slack=1.5): fc.store_attr()
+    def __init__(self, n=None, every=100, probe=3, patience=3, slack=1.5):
+        fc.store_attr()
+        self.n0 = None   # the thread count to put back after the fit
 
     def before_fit(self, learn):
         self.n0,self.active = torch.get_num_threads(),None
@@ -119,7 +123,10 @@ class ThreadsCB(Callback):
         self.choice,self.ref,self.slow,self.probing = min(med, key=med.get), min(med.values()), 0, False
         self.log.append((self.nb, self.choice, med))
 
-    def cleanup_fit(self, learn): torch.set_num_threads(self.n0)
+    def cleanup_fit(self, learn):
+        if self.n0 is None: return   # the fit stopped before this callback's `before_fit`: nothing to put back
+        torch.set_num_threads(self.n0)
+        self.n0 = None
 
 # %% ../nbs/09_accel.ipynb #7c197802
 @contextlib.contextmanager

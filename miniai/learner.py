@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #38404d53
 from __future__ import annotations
-import math, os, tempfile, time
+import errno, math, os, sys, time, zipfile
 from copy import copy
 from functools import partial, wraps
 from operator import attrgetter
@@ -24,10 +24,10 @@ from .conv import *
 
 # %% auto #0
 __all__ = ['Metric', 'Accuracy', 'CancelFitException', 'CancelBatchException', 'CancelEpochException', 'Callback', 'identity',
-           'run_cbs', 'with_cbs', 'BatchError', 'LossError', 'shapes', 'Learner', 'TrainCB', 'DeviceCB', 'detached',
-           'to_cpu', 'metric_value', 'fmt_log', 'MetricsCB', 'ProgressCB', 'SingleBatchCB', 'TrainLearner',
-           'MomentumLearner', 'LRFinderCB', 'lr_find', 'BatchSchedCB', 'OneCycleCB', 'save_checkpoint',
-           'load_checkpoint', 'CheckpointCB']
+           'run_cbs', 'with_cbs', 'BatchError', 'LossError', 'GradError', 'shapes', 'Learner', 'TrainCB', 'DeviceCB',
+           'detached', 'to_cpu', 'metric_value', 'fmt_log', 'MetricsCB', 'ProgressCB', 'SingleBatchCB', 'TrainLearner',
+           'MomentumLearner', 'LRFinderCB', 'lr_find', 'BatchSchedCB', 'OneCycleCB', 'CheckpointError',
+           'save_checkpoint', 'load_checkpoint', 'CheckpointCB']
 
 # %% ../nbs/04_learner.ipynb #da720027
 class Metric:
@@ -77,6 +77,11 @@ def run_cbs(cbs, method_nm, learn=None):
 # %% ../nbs/04_learner.ipynb #b1a569a4
 _cancels = dict(fit=CancelFitException, epoch=CancelEpochException, batch=CancelBatchException)
 
+def _add_note(e, note):
+    "Add `note` to the exception `e`, shown below its message (Python 3.11+; before that, print it)."
+    if hasattr(e, 'add_note'): e.add_note(note)
+    else: print(note, file=sys.stderr)
+
 class with_cbs:
     "Decorator: run callbacks `before_{nm}`, the method, `after_{nm}`; swallow its cancel exception; always `cleanup_{nm}`."
     def __init__(self, nm): self.nm = nm
@@ -88,14 +93,25 @@ class with_cbs:
                 f(o, *args, **kwargs)
                 o.callback(f'after_{self.nm}')
             except _cancels.get(self.nm, ()): pass
-            finally: o.callback(f'cleanup_{self.nm}')
+            except BaseException as e:
+                if isinstance(e, tuple(_cancels.values())): o.callback(f'cleanup_{self.nm}')   # an outer stage's cancel
+                else: self.cleanup_after(o, e)
+                raise
+            o.callback(f'cleanup_{self.nm}')
         return _f
+
+    def cleanup_after(self, o, e):
+        "Run `cleanup_{nm}` while the error `e` goes up; an error of the cleanup's own becomes a note on `e`."
+        try: o.callback(f'cleanup_{self.nm}')
+        except Exception as c: _add_note(e, f"While the fit stopped, cleanup_{self.nm} failed too, with {type(c).__name__}: {c}")
 
 # %% ../nbs/04_learner.ipynb #8106f91d
 class BatchError(RuntimeError):
     "A batch that the model or the loss function could not process"
 class LossError(FloatingPointError):
     "A loss that is NaN or infinite"
+class GradError(FloatingPointError):
+    "Gradients that are NaN or infinite"
 
 def shapes(b):
     "The shapes of the tensors in a (nested) batch, for error messages."
@@ -103,6 +119,18 @@ def shapes(b):
     if isinstance(b, (list, tuple)): return type(b)(shapes(o) for o in b)
     if isinstance(b, dict): return {k: shapes(v) for k,v in b.items()}
     return type(b).__name__
+
+def _label_hint(preds, batch):
+    "Why `batch` may not fit `preds` (one score per class): its class labels that have no score. None if it has none such."
+    if not (isinstance(preds, torch.Tensor) and preds.is_floating_point() and preds.ndim >= 2): return None
+    n = preds.shape[1]
+    for t in batch[1:] if isinstance(batch, (list, tuple)) else ():
+        if not (isinstance(t, torch.Tensor) and t.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8)
+                and t.ndim == preds.ndim-1 and t.numel()): continue
+        lo,hi = t.min().item(),t.max().item()
+        if lo < 0 or hi >= n:
+            return (f"the targets hold class labels from {lo} to {hi}, but the model gives {n} scores per item, for the classes "
+                    f"0 to {n-1}: give its last layer one output per class, or map the labels into 0 to {n-1}")
 
 # %% ../nbs/04_learner.ipynb #3bc2e9fe
 _steps = ('predict','get_loss','backward','step','zero_grad')
@@ -112,7 +140,7 @@ class Learner:
     def __init__(self, model, dls=(0,), loss_func=F.mse_loss, lr=0.1, cbs=None, opt_func=optim.SGD):
         cbs = fc.listify(cbs)
         fc.store_attr()
-        self.opt,self._table_cbs,self._unread = None,None,None
+        self.opt,self.fit_lr,self._table_cbs,self._unread = None,None,None,[]
 
     def _where(self) -> str:
         "Where the fit is, for error messages."
@@ -121,10 +149,12 @@ class Learner:
     def _checked(self, step):
         "Run `step`; on an error, say where, and show the batch's shapes: it is most often data that does not fit."
         try: getattr(self, step)()
-        except (RuntimeError, ValueError) as e:
+        except (RuntimeError, ValueError, IndexError) as e:
+            try: hint = step == 'get_loss' and _label_hint(self.preds, self.batch)
+            except Exception: hint = None   # on a GPU, after a failed kernel, even reading the labels may fail
             raise BatchError(f"{step} failed at {self._where()} with {type(e).__name__}: {e}\nThe batch has shapes "
-                             f"{shapes(self.batch)}; check that they fit the model's input and the loss function's "
-                             f"(see the error above for where it failed).") from e
+                             f"{shapes(self.batch)}; " + (hint or "check that they fit the model's input and the loss "
+                             "function's (see the error above for where it failed)") + ".") from e
 
     @with_cbs('batch')
     def _one_batch(self):
@@ -136,14 +166,17 @@ class Learner:
         if self.training:
             self.backward()
             self.callback('after_backward')
+            if self._grads_checked: self._check_grads()
             self.step()
             self.callback('after_step')
             self.zero_grad()
 
     @with_cbs('epoch')
     def _one_epoch(self):
+        self.iter = None
         for self.iter,self.batch in enumerate(self.dl): self._one_batch()
-        self._read_late_check()   # the epoch's last loss, before `after_epoch` (which may save a checkpoint)
+        if self.iter is None: raise self._no_batches('train' if self.training else 'valid', self.dl)
+        self._read_late_check()   # the epoch's last checks, before `after_epoch` (which may save a checkpoint)
 
     def one_epoch(self, training):
         self.model.train(training)
@@ -157,15 +190,17 @@ class Learner:
             if valid:
                 with torch.no_grad(): self.one_epoch(False)
 
-    def fit(self, n_epochs=1, train=True, valid=True, cbs=None, lr=None):
-        "Train for `n_epochs`, with the extra callbacks `cbs` for this call only."
+    def fit(self, n_epochs=1, train=True, valid=True, cbs=None, lr=None, reset_opt=False):
+        "Train for `n_epochs` at `lr` (default `self.lr`), with the extra callbacks `cbs` for this call only."
         cbs = fc.listify(cbs)
         self.cbs = self.cbs + cbs
         try:
+            self._check_fit(n_epochs, train, valid)
             self.n_epochs,self.epochs,self.epoch,self.iter = n_epochs,range(n_epochs),0,0
-            self._table_cbs,self._unread = None,None   # a new table of callback methods, and no loss check pending
-            if lr is None: lr = self.lr
-            if self.opt_func: self.opt = self.opt_func(self.model.parameters(), lr)
+            self._table_cbs,self._unread = None,[]   # a new table of callback methods, and no check pending
+            self._grads_checked = self.check_grads and not any(getattr(cb, 'skips_bad_steps', False) for cb in self.cbs)
+            self.fit_lr = self.lr if lr is None else lr
+            if self.opt_func is not None: self.opt = self._new_opt(self.fit_lr, reset_opt)
             self._fit(train, valid)
         except BaseException:
             # Interrupted mid-batch (Ctrl-C, an error), gradients may be half-accumulated: clear them so the
@@ -203,34 +238,118 @@ class Learner:
         return self.model.training
 
 # %% ../nbs/04_learner.ipynb #e9d8c31d
-Learner.check_now_on = ('cpu',)   # device types whose losses are checked before their step; the others one batch late
+Learner.check_now_on = ('cpu',)   # device types whose values are checked before the step; the others one batch late
+Learner.check_grads = True        # whether to check the gradients before each step
 
-@fc.patch
-def _loss_error(self:Learner, loss, where, late):
-    "The `LossError` for the bad `loss` at `where`; `late` if its check was read a batch late."
-    reached = ("its check is read a batch late on this device (see `check_now_on`), so its step has changed the weights"
-               if late else "stopped before it reached the weights")
-    return LossError(f"The loss is {loss.detach().flatten()[:4].tolist()} at {where}; {reached}. Try a lower learning rate "
-                     f"(learn.lr_find() shows where the loss explodes) or look for NaN or inf in the data.")
+def _finite(x) -> bool:
+    "Whether the tensor `x` holds no NaN or inf."
+    return math.isfinite(x.item()) if x.numel() == 1 else bool(x.isfinite().all())
 
 @fc.patch
 def _check_loss(self:Learner):
     "Raise `LossError` if the loss is NaN or infinite: at once on `check_now_on` devices, else one batch late."
+    if self._unread: self._read_late_check()   # the previous batch's
     loss = self.loss
     if not isinstance(loss, torch.Tensor): return
-    if loss.device.type in self.check_now_on:
-        finite = math.isfinite(loss.item()) if loss.numel() == 1 else bool(loss.isfinite().all())
-        if not finite: raise self._loss_error(loss, self._where(), late=False)
-    else:
-        # Read the previous batch's answer, which the GPU has reached (or nearly) while the CPU queued this batch
-        self._read_late_check()
-        self._unread = (loss.detach().isfinite().all(), loss.detach(), self._where())
+    if loss.device.type not in self.check_now_on: self._check_later(loss.detach(), self._loss_error)
+    elif not _finite(loss): raise self._loss_error(loss.detach(), self._where(), late=False)
+
+@fc.patch
+def _check_grads(self:Learner):
+    "Raise `GradError` if a gradient is NaN or infinite: before the step on `check_now_on` devices, else one batch late."
+    grads = [p.grad for g in self.opt.param_groups for p in g['params'] if p.grad is not None]
+    if not grads: return
+    tops = torch._foreach_norm(grads, math.inf)   # each gradient's largest size, NaN if it holds a NaN: one fused reduction
+    if tops[0].device.type not in self.check_now_on: self._check_later(torch.stack(tops).max(), self._grad_error)
+    # On the CPU, reading each number costs less than one more operation to gather them
+    elif not all(math.isfinite(t.item()) for t in tops): raise self._grad_error(torch.stack(tops).max(), self._where(), late=False)
+
+@fc.patch
+def _check_later(self:Learner, x, error):
+    "Queue the check that the tensor `x` holds no NaN or inf (else `error`), for `_read_late_check` to read."
+    done = None
+    if x.is_cuda:   # a copy to pinned CPU memory that the GPU makes when it gets there, and an event to wait for it
+        x,done = x.to('cpu', non_blocking=True),torch.cuda.Event()
+        done.record()
+    self._unread.append((x, done, error, self._where()))
 
 @fc.patch
 def _read_late_check(self:Learner):
-    "Raise `LossError` if the loss whose check is still unread was NaN or infinite."
-    unread,self._unread = self._unread,None
-    if unread and not unread[0]: raise self._loss_error(*unread[1:], late=True)
+    "Read the checks that `_check_later` queued; raise the error of the first that found a NaN or inf."
+    unread,self._unread = self._unread,[]
+    for x,done,error,where in unread:
+        if done is not None: done.synchronize()   # waits for that copy, not for the work queued after it
+        if not _finite(x): raise error(x, where, late=True)
+
+# %% ../nbs/04_learner.ipynb #6ab2e643
+def _few(xs, n=4) -> str:
+    "The first `n` of `xs`, and how many more there are, for error messages."
+    return ', '.join(map(str, xs[:n])) + (f' and {len(xs)-n} more' if len(xs) > n else '')
+
+def _nonfinite(model, grads=False) -> str:
+    "The names of `model`'s parameters (or of their gradients, if `grads`) that hold NaN or inf: a few of them."
+    ns = [n for n,p in model.named_parameters() if (t := p.grad if grads else p) is not None and not _finite(t)]
+    return _few(ns)
+
+_late = "its check is read a batch late on this device (see `check_now_on`), so its step has been taken: the weights have changed"
+
+@fc.patch
+def _loss_error(self:Learner, loss, where, late):
+    "The `LossError` for the bad `loss` at `where`; `late` if its check was read a batch late."
+    bad = '' if late else _nonfinite(self.model)
+    reached = (_late if late else f"the weights held NaN or inf before this batch already (in {bad}), so the cause came earlier"
+               if bad else "it was stopped before it reached the weights")
+    return LossError(f"The loss is {loss.flatten()[:4].tolist()} at {where}; {reached}. Try a lower learning rate "
+                     f"(learn.lr_find() shows where the loss explodes) or look for NaN or inf in the data.")
+
+@fc.patch
+def _grad_error(self:Learner, top, where, late):
+    "The `GradError` for gradients whose largest size is the NaN or inf `top`, at `where`; `late` if read a batch late."
+    if late: msg = f"A gradient is NaN or infinite (the largest is {top.item()}) at {where}; {_late}, and probably hold NaN now."
+    else: msg = (f"The gradients of {_nonfinite(self.model, grads=True)} are NaN or infinite (the largest is {top.item()}) at {where}, "
+                 f"while the loss, {self.loss.detach().flatten()[:4].tolist()}, is finite. The step was skipped: the weights are "
+                 f"as they were before this batch.")
+    return GradError(msg + " Something in the backward pass gave NaN or inf: look for an operation at a point where its "
+                     "derivative is infinite (sqrt or a norm at 0, log at 0, a division by 0) or a custom autograd Function; "
+                     "else try a lower learning rate.")
+
+# %% ../nbs/04_learner.ipynb #ed303117
+@fc.patch
+def _check_fit(self:Learner, n_epochs, train, valid):
+    "Raise a clear error for a fit that could only fail later, or train on nothing."
+    if not n_epochs >= 1: raise ValueError(f"fit needs 1 epoch or more, got n_epochs={n_epochs!r}: there would be nothing to do")
+    if not (train or valid): raise ValueError("fit(train=False, valid=False) has nothing to do: train, validate, or both")
+    if train and self.opt is None and self.opt_func is None:
+        raise ValueError("The learner has no optimizer to train with: opt_func is None. Pass one, such as "
+                         "Learner(..., opt_func=optim.SGD), or fit(train=False) to validate only.")
+    for nm in [nm for nm,on in (('train',train), ('valid',valid)) if on]:
+        dl = getattr(self.dls, nm, None)
+        if dl is None:
+            raise ValueError(f"dls has no {nm!r} DataLoader: it is a {type(self.dls).__name__}. Give the learner "
+                             f"DataLoaders(train_dl, valid_dl){', or fit(valid=False)' if nm == 'valid' else ''}.")
+        try: n = len(dl)
+        except TypeError: continue   # a loader without a length: `_one_epoch` checks that it gave batches
+        if n == 0: raise self._no_batches(nm, dl)
+
+@fc.patch
+def _no_batches(self:Learner, nm, dl) -> ValueError:
+    "The error for `dls.{nm}`, the loader `dl`, which gives no batches; it says why, as far as `dl` tells."
+    bs_ = getattr(dl, 'batch_sampler', None) or getattr(dl, 'sampler', None)   # `tensor_dl` batches in its `sampler`
+    ds,bs,drop = getattr(dl, 'dataset', None), getattr(bs_, 'batch_size', None), getattr(bs_, 'drop_last', False)
+    n = len(ds) if hasattr(ds, '__len__') else None
+    why = ("its dataset is empty: check the split, or the filter that made it" if n == 0 else
+           f"its dataset has {n} items, fewer than one batch of {bs}, and drop_last=True drops that incomplete batch: use "
+           f"a batch size of {n} or less, or drop_last=False" if drop and bs and n and n < bs else "check its dataset and sampler")
+    return ValueError(f"dls.{nm} gives no batches, so the fit would {'train' if nm == 'train' else 'validate'} on nothing: {why}.")
+
+@fc.patch
+def _new_opt(self:Learner, lr, reset=False):
+    "A new optimizer from `opt_func` at `lr`, with the state the current one holds for the same parameters, unless `reset`."
+    opt = self.opt_func(self.model.parameters(), lr)
+    if self.opt is not None and not reset:
+        ps = {id(p) for g in opt.param_groups for p in g['params']}
+        opt.state.update({p: s for p,s in self.opt.state.items() if id(p) in ps})
+    return opt
 
 # %% ../nbs/04_learner.ipynb #0f046132
 class TrainCB(Callback):
@@ -310,6 +429,7 @@ class ProgressCB(Callback):
     def __init__(self, plot=False, every=30, notebook=None, beta=0.9):
         self.plot,self.every,self.beta = plot,every,beta
         self.notebook = in_notebook() if notebook is None else notebook
+        self.losses,self.val_losses,self.fitting = [],[],False
 
     def before_fit(self, learn):
         self.losses,self.val_losses,self.unread,self.first = [],[],[],True
@@ -318,6 +438,7 @@ class ProgressCB(Callback):
         if self.notebook:
             from fastprogress.fastprogress import NBMasterBar
             learn.epochs = self.mbar = NBMasterBar(learn.epochs)
+        self.fitting = True   # there is something for `cleanup_fit` to close
 
     def _log(self, d):
         d = {**d, 'time': f'{time.perf_counter()-self.t_epoch:.1f}s'}
@@ -367,6 +488,8 @@ class ProgressCB(Callback):
     def _update_graph(self, learn): self.mbar.update_graph(self._graph(learn))
 
     def cleanup_fit(self, learn):
+        if not self.fitting: return   # the fit stopped before this callback's `before_fit`: nothing was set up
+        self.fitting = False
         if self.notebook: self.mbar.on_iter_end()
         elif self.plot and self.losses:
             fig,ax = plt.subplots(figsize=(5,3))
@@ -425,12 +548,12 @@ class LRFinderCB(Callback):
 
 @fc.patch
 def lr_find(self:Learner, gamma=1.3, max_mult=3, start_lr=1e-5, max_epochs=10, plot=True):
-    "Train with a growing learning rate until the loss explodes; plot loss against lr; restore the weights."
-    state = {k: v.clone() for k,v in self.model.state_dict().items()}
+    "Train with a growing learning rate until the loss explodes; plot loss against lr; restore the weights and optimizer."
+    state,opt = {k: v.clone() for k,v in self.model.state_dict().items()},self.opt
     cb = LRFinderCB(gamma=gamma, max_mult=max_mult)
-    try: self.fit(max_epochs, lr=start_lr, cbs=cb)
-    except LossError: pass   # the loss went NaN or inf: that is where the search ends
-    finally: self.model.load_state_dict(state)
+    try: self.fit(max_epochs, lr=start_lr, cbs=cb, reset_opt=True)
+    except (LossError, GradError): pass   # the loss or the gradients went NaN or inf: that is where the search ends
+    finally: self.model.load_state_dict(state); self.opt = opt
     if plot: cb.plot()
     return cb
 
@@ -445,6 +568,11 @@ class BatchSchedCB(Callback):
         if not learn.training: return
         self.lrs.append(learn.opt.param_groups[0]['lr'])
         self.schedo.step()
+    def state_dict(self):
+        "Where the schedule is, for a checkpoint (nothing before the first fit)."
+        return dict(sched=self.schedo.state_dict()) if hasattr(self, 'schedo') else {}
+    def load_state_dict(self, sd):
+        if sd: self.schedo.load_state_dict(sd['sched'])
 
 class OneCycleCB(BatchSchedCB):
     "One-cycle up to `max_lr` (default: the learner's `lr`) over the fit's training batches, or over a budget of `steps` batches or `secs` seconds of training, which then ends the fit."
@@ -468,43 +596,138 @@ class OneCycleCB(BatchSchedCB):
         tick = min(int(done*self.total), self.total) if self.secs else self.n
         while self.schedo.last_epoch < tick: self.schedo.step()
         if (self.steps or self.secs) and done >= 1: raise CancelFitException()
-
+    def state_dict(self):
+        sd = super().state_dict()
+        return dict(sd, n=self.n, spent=self.spent) if sd else sd
+    def load_state_dict(self, sd):
+        super().load_state_dict(sd)
+        if sd: self.n,self.spent = sd['n'],sd['spent']
 
 # %% ../nbs/04_learner.ipynb #df3d3446
+class CheckpointError(RuntimeError):
+    "A checkpoint file that cannot be loaded into this learner"
+
+def _causes(e):
+    "`e`, then the exception it was raised from or while handling, and so on."
+    seen = set()
+    while e is not None and id(e) not in seen:
+        yield e
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+
+def _stateful(learn):
+    "The callbacks of `learn` that have a state to checkpoint, in `order`."
+    return [cb for cb in sorted(learn.cbs, key=attrgetter('order')) if hasattr(cb, 'state_dict')]
+
 def save_checkpoint(learn, path, epochs_done=None):
-    "Save model, optimizer, epochs done and RNG state of `learn` to `path`, atomically."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = dict(model=learn.model.state_dict(), opt=learn.opt.state_dict() if learn.opt else None,
-                 epoch=learn.epoch+1 if epochs_done is None else epochs_done, rng=torch.get_rng_state())
-    fd,tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}-')
+    "Save the weights, optimizer, lr, epochs done, RNG state and callbacks' states of `learn` to `path`, atomically."
+    path,opt = Path(path),learn.opt
+    state = dict(model=learn.model.state_dict(), opt=opt.state_dict() if opt else None, opt_type=type(opt).__name__ if opt else None,
+                 lr=learn.fit_lr, epoch=learn.epoch+1 if epochs_done is None else epochs_done, rng=torch.get_rng_state(),
+                 cbs=[(type(cb).__name__, cb.state_dict()) for cb in _stateful(learn)])
+    tmp = temp_beside(path)   # in the same folder, so that the rename below is atomic
     try:
-        with os.fdopen(fd, 'wb') as f:
+        with open(tmp, 'wb') as f:
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except BaseException as e:
+        # torch.save reports what stopped its writer as a RuntimeError of its own: look for a Ctrl-C or a full disk in it
+        kept = f"the checkpoint at {path} is as it was" if path.exists() else f"no checkpoint was written to {path}"
+        if any(isinstance(c, KeyboardInterrupt) for c in _causes(e)):
+            raise KeyboardInterrupt(f"Interrupted while saving a checkpoint: {kept}, and the partial file is removed.") from None
+        if any(isinstance(c, OSError) and c.errno == errno.ENOSPC or 'No space left' in str(c) for c in _causes(e)):
+            raise OSError(errno.ENOSPC, f"The disk is full: no room to save a checkpoint to {path}; {kept}. Free some space, "
+                                        f"then save again.") from e
+        raise
     finally:
-        if os.path.exists(tmp): os.remove(tmp)
+        if tmp.exists(): tmp.unlink()
 
-def load_checkpoint(learn, path, rng=True) -> int:
-    "Load a checkpoint into `learn` (model, and optimizer if it has one; RNG state if `rng`); return the epochs done."
+# %% ../nbs/04_learner.ipynb #d1995bb5
+def _check_weights(path, sd, model):
+    "Raise `CheckpointError` unless the weights `sd` from `path` fit `model`: the same names, with the same shapes."
+    own = model.state_dict()
+    missing,extra = [k for k in own if k not in sd],[k for k in sd if k not in own]
+    other = [f"{k} is {tuple(sd[k].shape)} there and {tuple(v.shape)} here" for k,v in own.items() if k in sd and sd[k].shape != v.shape]
+    if not (missing or extra or other): return
+    what = []
+    if missing: what.append(f"the model has {_few(missing)}, which the file lacks")
+    if extra: what.append(f"the file has {_few(extra)}, which the model lacks")
+    if other: what.append(f"other shapes: {_few(other)}")
+    raise CheckpointError(f"{path} holds the weights of another model: {'; '.join(what)}. Build the model it was saved from "
+                          f"to load it; to start afresh, delete it or fit without resume=True.")
+
+def _check_opt(path, state, opt):
+    "Raise `CheckpointError` unless the optimizer state in `state`, from `path`, fits `opt`: the same type and parameters."
+    kind,have,groups = state.get('opt_type'),type(opt).__name__,state['opt']['param_groups']
+    lacks = [k for k in opt.defaults if not all(k in g for g in groups)]
+    if kind not in (None, have) or (kind is None and lacks):
+        raise CheckpointError(f"{path} holds the state of {'an optimizer of type '+kind if kind else 'another type of optimizer'}, "
+                              f"and this learner's is {have}{' (the file lacks '+_few(lacks)+')' if lacks else ''}: that state "
+                              f"would not fit it. Give the learner the optimizer it was saved with"
+                              f"{' (opt_func=optim.'+kind+')' if kind else ''}, or load the weights alone with "
+                              f"load_checkpoint(learn, path, opt=False) and fit without resume=True.")
+    ns,own = [len(g['params']) for g in groups],[len(g['params']) for g in opt.param_groups]
+    if ns != own: raise CheckpointError(f"{path} holds an optimizer for groups of {ns} parameters, and this learner's has {own}: "
+                                        f"it was saved from another model. Build the model it was saved from to load it.")
+
+def _read_checkpoint(learn, path, opt=True) -> dict:
+    "The checkpoint at `path`, checked against `learn` before anything is loaded: the file, the weights and, if `opt`, the optimizer."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"No checkpoint at {path}; save one with save_checkpoint or CheckpointCB first")
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    try: state = torch.load(path, map_location='cpu', weights_only=True)
+    except (PermissionError, IsADirectoryError): raise
+    except Exception as e:
+        n = path.stat().st_size
+        if n and zipfile.is_zipfile(path): raise CheckpointError(f"{path} cannot be read as a checkpoint: {type(e).__name__}: {e}") from e
+        raise CheckpointError(f"{path} is not a complete checkpoint ({n} bytes, not a whole file of torch.save): truncated or "
+                              f"empty. It was probably cut off during a save; delete it, or use an older one.") from e
+    if not (isinstance(state, dict) and {'model', 'epoch', 'rng'} <= set(state)):
+        keys = f" with the keys {_few(list(state))}" if isinstance(state, dict) else ''
+        raise CheckpointError(f"{path} is not a checkpoint of save_checkpoint, which is a dict with model, opt, epoch and rng: it "
+                              f"holds an object of type {type(state).__name__}{keys}. Bare weights load with learn.model.load_state_dict(torch.load(path)).")
+    _check_weights(path, state['model'], learn.model)
+    if opt and state.get('opt') is not None:
+        # an optimizer to load the state into; the next fit carries it on
+        if learn.opt is None and learn.opt_func is not None: learn.opt = learn.opt_func(learn.model.parameters(), learn.lr)
+        if learn.opt is not None: _check_opt(path, state, learn.opt)
+    return state
+
+def _load_state(learn, state, rng=True, opt=True):
+    "Load the checked checkpoint `state` into `learn`."
     learn.model.load_state_dict(state['model'])
-    if learn.opt is not None and state['opt'] is not None: learn.opt.load_state_dict(state['opt'])
+    if opt and learn.opt is not None and state['opt'] is not None: learn.opt.load_state_dict(state['opt'])
     if rng: torch.set_rng_state(state['rng'])
+
+def load_checkpoint(learn, path, rng=True, opt=True) -> int:
+    "Load a checkpoint into `learn`: the weights, the optimizer's state if `opt`, the RNG state if `rng`; return the epochs done."
+    state = _read_checkpoint(learn, path, opt)
+    _load_state(learn, state, rng, opt)
     return state['epoch']
 
 class CheckpointCB(Callback):
-    "Save a checkpoint to `path` after each epoch; with `resume`, start from the one there, if any."
-    order = -10   # before ProgressCB wraps `learn.epochs`
+    "Save a checkpoint to `path` after each epoch; with `resume`, continue the run saved there, if any."
+    # After DeviceCB has moved the model and the schedulers exist (order 0): they get their state back too. Before
+    # ProgressCB wraps `learn.epochs` (order 1).
+    order = 0.5
     def __init__(self, path, resume=False): self.path,self.resume = Path(path),resume
     def before_fit(self, learn):
-        if self.resume and self.path.exists():
-            done = load_checkpoint(learn, self.path)
-            learn.epochs = range(done, learn.n_epochs)
+        if not (self.resume and self.path.exists()): return
+        state,cbs = _read_checkpoint(learn, self.path),_stateful(learn)
+        saved,have = [nm for nm,_ in state.get('cbs', [])],[type(cb).__name__ for cb in cbs]
+        differ = []
+        if state.get('lr') not in (None, learn.fit_lr):
+            differ.append(f"it was saved by a fit at lr={state['lr']}, and this fit is at lr={learn.fit_lr}")
+        if 'cbs' in state and saved != have: differ.append(f"it holds the state of the callbacks {saved}, and this fit has {have}")
+        if state['epoch'] > learn.n_epochs:
+            differ.append(f"it has {state['epoch']} epochs done, more than this fit's n_epochs={learn.n_epochs}")
+        if differ: raise CheckpointError(f"{self.path} is not a run of this fit: {'; '.join(differ)}. Resuming continues the saved "
+                                         f"run as it was, so call fit as it was called then. To train on otherwise, load the "
+                                         f"checkpoint by hand (load_checkpoint) and fit; to start over, fit without resume=True.")
+        _load_state(learn, state)
+        for cb,(_,sd) in zip(cbs, state.get('cbs', [])): cb.load_state_dict(sd)
+        learn.epochs = range(state['epoch'], learn.n_epochs)
     # Saved after training and again after validation: the valid `DataLoader` draws from the RNG too, so only
     # the second save holds the RNG state the next epoch starts from.
     def after_epoch(self, learn): save_checkpoint(learn, self.path)
