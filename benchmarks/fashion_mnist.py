@@ -2,9 +2,10 @@
 budget of training compute, how much of the machine the training uses, and how it holds up on a busy machine.
 
 1. The main run trains to `--tflops` TFLOPs (default 100) of training compute: the FLOPs of one training batch,
-   counted by `FlopCounterMode` (forward and backward), times the batches trained. Then it predicts the test set
-   with flip averaging. It reports `accuracy`, `tflops`, `epochs`, `seconds` (of training), and `mfu`: the training
-   FLOP/s over a bf16 matrix product's FLOP/s, measured in the same run on the same threads.
+   counted by `FlopCounterMode` (forward and backward), times the batches trained. Then it predicts the test set,
+   averaging over flips and one-pixel shifts. It reports `accuracy` (with `accuracy_flip`, flips only, and
+   `accuracy_no_tta`), `tflops`, `epochs`, `seconds` (of training), and `mfu`: the training FLOP/s over a bf16 matrix
+   product's FLOP/s, measured in the same run on the same threads.
 2. Two short runs of `--busy-secs` seconds of training each, one on the quiet machine and one beside a CPU-bound
    process at normal priority that this script starts and stops itself: `busy_ratio = epochs_busy/epochs_quiet`.
    The same pair without `ThreadsCB` (PyTorch's default threads throughout) gives `busy_ratio_default_threads`.
@@ -14,18 +15,18 @@ else that runs takes the place of the quiet machine. `--device cuda` runs it on 
 import argparse, json, os, time
 import torch
 from miniai.conv import def_device
-from miniai.learner import OneCycleCB, ProgressCB
-from miniai.accel import fashion_dls, recipe_learner, steps_for, flops_per_batch, matmul_flops, busy_cpu, ThreadsCB
+from miniai.learner import ProgressCB
+from miniai.augment import shift_views
+from miniai.accel import fashion_dls, recipe_learner, fit_budget, flops_per_batch, matmul_flops, busy_cpu
 
-def train(dls, steps=None, secs=None, threads=True, progress=False, seed=42, **kwargs):
-    "Train the recipe to a budget of `steps` or `secs`; return the learner, the steps taken and the seconds."
+def train(dls, tflops=None, secs=None, progress=False, seed=42, **kwargs):
+    "Train the recipe to a budget of `tflops` or `secs`; return the learner, the steps taken and the seconds."
     torch.manual_seed(seed)
     learn = recipe_learner(dls, **kwargs)
-    if not threads: learn.cbs = [cb for cb in learn.cbs if not isinstance(cb, ThreadsCB)]
-    sched = OneCycleCB(steps=steps, secs=secs, pct_start=0.25)
-    t0 = time.perf_counter()
-    learn.fit(10_000, valid=False, cbs=[sched] + ([ProgressCB(every=30, notebook=False)] if progress else []))
-    return learn, len(sched.lrs), time.perf_counter()-t0
+    steps,secs = fit_budget(learn, tflops=tflops, secs=secs, cbs=[ProgressCB(every=60, notebook=False)] if progress else [])
+    return learn, steps, secs
+
+def accuracy(probs, ys): return round((probs.argmax(1)==ys).float().mean().item(), 4)
 
 def load(): return round(os.getloadavg()[0], 1)
 
@@ -36,36 +37,29 @@ def main():
     p.add_argument('--bs', type=int, default=512)
     p.add_argument('--lr', type=float, default=1e-2)
     p.add_argument('--wd', type=float, default=0.05)
+    p.add_argument('--width', type=int, default=12, help="the ResNet's first width; each stage doubles it")
     p.add_argument('--device', default=def_device)
     p.add_argument('--no-mixed', action='store_true', help='float32 instead of mixed precision')
     a = p.parse_args()
-    kw = dict(lr=a.lr, wd=a.wd, mixed=not a.no_mixed, device=a.device)
+    kw = dict(nfs=tuple(a.width*2**i for i in range(4)), lr=a.lr, wd=a.wd, mixed=not a.no_mixed, device=a.device)
     t0 = time.perf_counter()
     dls = fashion_dls(a.bs, device=a.device)
     print(f'torch {torch.__version__} on {a.device}, {torch.get_num_threads()} threads; data in {time.perf_counter()-t0:.1f}s; '
           f'{len(dls.train)} batches of {a.bs} per epoch; load average {load()} (above 2, other work shares these 2 cores)', flush=True)
-    res = dict(device=a.device, mixed=not a.no_mixed, threads=torch.get_num_threads(), bs=a.bs, lr=a.lr, wd=a.wd)
+    res = dict(device=a.device, mixed=not a.no_mixed, threads=torch.get_num_threads(), width=a.width, bs=a.bs, lr=a.lr, wd=a.wd)
 
     if a.tflops:
-        learn = recipe_learner(dls, **kw)
-        xb = next(iter(dls.train))
-        fpb = flops_per_batch(learn.model, xb, learn.loss_func)
-        steps = steps_for(a.tflops*1e12, learn.model, xb, learn.loss_func)
-        print(f'{fpb/1e9:.1f} GFLOPs per batch, {fpb*len(dls.train)/1e12:.2f} TFLOPs per epoch: {steps} steps '
-              f'({steps/len(dls.train):.2f} epochs) for {a.tflops:g} TFLOPs', flush=True)
-        learn,n,secs = train(dls, steps=steps, progress=True, **kw)
-        probs,ys = learn.tta()
-        acc = (probs.argmax(1)==ys).float().mean().item()
-        probs,ys = learn.capture_preds()
-        acc_plain = (probs.argmax(1)==ys).float().mean().item()
+        learn,n,secs = train(dls, tflops=a.tflops, progress=True, **kw)
+        fpb = flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)
+        accs = dict(accuracy=accuracy(*learn.tta(shift_views())), accuracy_flip=accuracy(*learn.tta()),
+                    accuracy_no_tta=accuracy(*learn.capture_preds()))
         peak = matmul_flops(device=a.device)
         tflops = n*fpb/1e12
         mfu = tflops*1e12/secs/peak
-        print(f'{n/len(dls.train):.2f} epochs, {tflops:.1f} TFLOPs in {secs:.0f}s: {tflops*1e3/secs:.0f} GFLOP/s against a bf16 '
-              f'matmul\'s {peak/1e9:.0f}, mfu {mfu:.2f}; test accuracy {acc_plain:.4f}, with flip averaging {acc:.4f}', flush=True)
-        res.update(accuracy=round(acc, 4), accuracy_no_tta=round(acc_plain, 4), tflops=round(tflops, 1), mfu=round(mfu, 3),
-                   epochs=round(n/len(dls.train), 2), seconds=round(secs, 1), train_gflops_s=round(tflops*1e3/secs, 1),
-                   matmul_gflops_s=round(peak/1e9, 1), load_avg_main=load())
+        print(f'{fpb/1e9:.1f} GFLOPs per batch; {n} steps, {n/len(dls.train):.2f} epochs, {tflops:.1f} TFLOPs in {secs:.0f}s: '
+              f'{tflops*1e3/secs:.0f} GFLOP/s against a bf16 matmul\'s {peak/1e9:.0f}, mfu {mfu:.2f}; test accuracy {accs}', flush=True)
+        res.update(accs, tflops=round(tflops, 1), mfu=round(mfu, 3), epochs=round(n/len(dls.train), 2), seconds=round(secs, 1),
+                   train_gflops_s=round(tflops*1e3/secs, 1), matmul_gflops_s=round(peak/1e9, 1), load_avg_main=load())
 
     if a.busy_secs and torch.device(a.device).type == 'cpu':
         for threads in (True, False):

@@ -19,11 +19,11 @@ from .datasets import *
 from .conv import *
 from .learner import *
 from .resnet import resnet
-from .augment import AugmentCB, RandCrop, RandFlip, RandErase, hflip
+from .augment import AugmentCB, RandCrop, RandFlip, shift_views
 
 # %% auto #0
-__all__ = ['MixedPrecisionCB', 'ChannelsLastCB', 'flops_per_batch', 'matmul_flops', 'steps_for', 'ThreadsCB', 'busy_cpu',
-           'fashion_dls', 'recipe_learner']
+__all__ = ['MixedPrecisionCB', 'ChannelsLastCB', 'flops_per_batch', 'matmul_flops', 'steps_for', 'ThreadsCB', 'fashion_dls',
+           'recipe_learner', 'fit_budget', 'busy_cpu']
 
 # %% ../nbs/09_accel.ipynb #a5863ade
 class MixedPrecisionCB(TrainCB):
@@ -128,16 +128,6 @@ class ThreadsCB(Callback):
         torch.set_num_threads(self.n0)
         self.n0 = None
 
-# %% ../nbs/09_accel.ipynb #7c197802
-@contextlib.contextmanager
-def busy_cpu(n=1):
-    "Keep `n` CPU-bound processes running at normal priority for the length of the block."
-    ps = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(n)]
-    try: yield ps
-    finally:
-        for p in ps: p.kill()
-        for p in ps: p.wait()
-
 # %% ../nbs/09_accel.ipynb #dccff73e
 def _norm(xb, mean, std): return (to_float(xb)-mean)/std
 
@@ -151,10 +141,28 @@ def fashion_dls(bs=512, device=def_device) -> DataLoaders:
     return DataLoaders(tensor_dl(TensorDS(xt, yt.long(), tfm), bs, shuffle=True, drop_last=True, **kw),
                        tensor_dl(TensorDS(xv, yv.long(), tfm), 1000, **kw))
 
-def recipe_learner(dls, nfs=(24,48,96,192), lr=1e-2, wd=0.05, ls=0.1, mixed=True, device=def_device, cbs=()):
-    "The book's Fashion-MNIST recipe as a `Learner`; give `fit` a `OneCycleCB` with the budget."
-    aug = nn.Sequential(RandCrop(2), RandFlip(), RandErase())
-    cbs = [DeviceCB(device), AugmentCB(aug), ChannelsLastCB(), MixedPrecisionCB(device=device) if mixed else TrainCB(),
-           ThreadsCB(), MetricsCB(accuracy=Accuracy()), *cbs]
+def recipe_learner(dls, nfs=(12,24,48,96), lr=1e-2, wd=0.05, ls=0.1, mixed=True, threads=True, device=def_device, cbs=()):
+    "The book's Fashion-MNIST recipe as a `Learner`: a ResNet, shifts and flips, channels-last, mixed precision, AdamW."
+    cbs = [DeviceCB(device), AugmentCB(nn.Sequential(RandCrop(2), RandFlip())), ChannelsLastCB(),
+           MixedPrecisionCB(device=device) if mixed else TrainCB(), MetricsCB(accuracy=Accuracy()),
+           *([ThreadsCB()] if threads else []), *cbs]
     return Learner(resnet(nfs), dls, partial(F.cross_entropy, label_smoothing=ls), lr=lr, cbs=cbs,
                    opt_func=partial(optim.AdamW, weight_decay=wd))
+
+def fit_budget(learn, tflops=None, secs=None, pct_start=0.25, cbs=()):
+    "Train `learn` on a one-cycle schedule over `tflops` TFLOPs of compute or `secs` seconds; return the steps and the seconds."
+    steps = steps_for(tflops*1e12, learn.model, next(iter(learn.dls.train)), learn.loss_func) if tflops else None
+    sched = OneCycleCB(steps=steps, secs=secs, pct_start=pct_start, cycle_momentum=False)
+    t0 = time.perf_counter()
+    learn.fit(10_000, valid=False, cbs=[sched, *cbs])
+    return len(sched.lrs), time.perf_counter()-t0
+
+# %% ../nbs/09_accel.ipynb #7c197802
+@contextlib.contextmanager
+def busy_cpu(n=1):
+    "Keep `n` CPU-bound processes running at normal priority for the length of the block."
+    ps = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(n)]
+    try: yield ps
+    finally:
+        for p in ps: p.kill()
+        for p in ps: p.wait()

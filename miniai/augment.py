@@ -11,6 +11,7 @@ from functools import partial
 import fastcore.all as fc
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 from .datasets import *
 from .conv import *
@@ -18,7 +19,7 @@ from .learner import *
 
 # %% auto #0
 __all__ = ['rand_crop', 'hflip', 'rand_flip', 'rand_erase', 'BatchTfm', 'RandCrop', 'RandFlip', 'RandErase', 'tfm_batch',
-           'BatchTransformCB', 'AugmentCB', 'CapturePreds', 'capture_preds', 'tta']
+           'BatchTransformCB', 'AugmentCB', 'CapturePreds', 'capture_preds', 'tta', 'shift', 'shift_views']
 
 # %% ../nbs/08_augment.ipynb #df672d75
 def _check_batch(xb, nm):
@@ -141,3 +142,18 @@ def tta(self:Learner, tfms=(hflip,), cbs=None):
                              "predictions item by item, so it needs a validation DataLoader that does not shuffle.")
         probs += preds.float().softmax(1)
     return probs/(len(tfms)+1), targs
+
+# %% ../nbs/08_augment.ipynb #0967b3d6
+def shift(xb, dy=0, dx=0, fill=None):
+    "Move every image of `xb` down `dy` and right `dx` pixels (negative: up, left), filling with `fill` (default: the batch minimum)."
+    _check_batch(xb, 'shift')
+    p = max(abs(dy), abs(dx))
+    if p == 0: return xb
+    h,w = xb.shape[-2:]
+    xp = F.pad(xb, (p,)*4, value=float(xb.min() if fill is None else fill))
+    return xp[..., p-dy:p-dy+h, p-dx:p-dx+w]
+
+def shift_views(d=1):
+    "Test-time transforms: the flip, and shifts by `d` pixels along each axis, each with and without a flip."
+    shifts = [partial(shift, dy=dy, dx=dx) for dy,dx in ((d,0), (-d,0), (0,d), (0,-d))]
+    return [hflip] + shifts + [fc.compose(s, hflip) for s in shifts]
