@@ -1,7 +1,7 @@
 """Autoencoders on Fashion-MNIST with a 128-float code: the lesson's, PCA with 128 components, and ours.
 
 Trains the lesson's autoencoder (5 epochs of AdamW at lr 0.01, as in 03_autoencoder) and ours (one-cycle AdamW,
-as in 05_autoencoder_learner), fits PCA on the training images, and prints the test-set MSE of each and the
+as in 05_ae_learner), fits PCA on the training images, and prints the test-set MSE of each and the
 seconds each took, side by side in one run. Run it alone: `flock ~/.cache/miniai/cpu.lock python benchmarks/autoencoder.py`."""
 import os
 # Idle OpenMP threads sleep instead of spinning; on a busy shared CPU spinning threads slow small ops 10-100x.

@@ -4,7 +4,7 @@ Prints the figures and a final `RESULT {json}` line. Run: `python benchmarks/dat
 import json, time
 from miniai.datasets import *
 from miniai.datasets import inplace, to_tensor
-from miniai.conv import median_time
+from miniai.measure import median_time, time_epoch
 
 @inplace
 def tfm(b): b['image'] = [to_tensor(o) for o in b['image']]

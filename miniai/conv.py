@@ -6,9 +6,8 @@ Docs: https://miniai.github.io/miniai/conv.html.md"""
 
 # %% ../nbs/02_conv.ipynb #680998ac
 from __future__ import annotations
-import time
-from collections import namedtuple
 from collections.abc import Mapping
+from typing import NamedTuple
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -19,9 +18,9 @@ from torch.utils.data import default_collate
 from .datasets import *
 
 # %% auto #0
-__all__ = ['conv_ways', 'LayerRow', 'def_device', 'RF', 'show_numbers', 'apply_kernel', 'conv_by_hand', 'im2col', 'conv_unfold',
-           'conv_apply_kernel', 'conv_im2col', 'median_time', 'conv_out_size', 'conv', 'conv_bn', 'LayerSummary',
-           'LayerError', 'summary', 'to_device', 'collate_device', 'receptive_fields', 'deconv']
+__all__ = ['conv_ways', 'def_device', 'show_numbers', 'apply_kernel', 'conv_by_hand', 'im2col', 'conv_unfold',
+           'conv_apply_kernel', 'conv_im2col', 'conv_out_size', 'conv', 'conv_bn', 'LayerRow', 'LayerSummary',
+           'LayerError', 'summary', 'to_device', 'collate_device', 'RF', 'receptive_fields', 'deconv']
 
 # %% ../nbs/02_conv.ipynb #e3cc7283
 def show_numbers(x, ax=None, fmt='{:.2f}', fontsize=7, cell=0.45, title=None):
@@ -86,38 +85,36 @@ def conv_im2col(xb, weight):
 
 conv_ways = dict(apply_kernel=conv_apply_kernel, im2col_numpy=conv_im2col, unfold=conv_unfold, conv2d=F.conv2d)
 
-def median_time(f, n=10, warmup=1):
-    "Median seconds of `n` calls of `f`, after `warmup` calls."
-    for _ in range(warmup): f()
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter()-t0)
-    return float(np.median(ts))
-
 # %% ../nbs/02_conv.ipynb #f0e3546a
 def conv_out_size(n, ks, stride=1, padding=0):
     "Grid size after a convolution or pooling layer over `n` pixels."
     return (n + 2*padding - ks)//stride + 1
 
 # %% ../nbs/02_conv.ipynb #ac2d3285
-def conv(ni, nf, ks=3, stride=2, act=True):
-    "Conv2d with 'same'-style padding for odd `ks`, optionally followed by ReLU."
+_batch_norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+
+def conv(ni, nf, ks=3, stride=2, act=True, norm=None, bias=None):
+    "Conv2d with 'same'-style padding for odd `ks`, then `norm(nf)` if given, then ReLU (or `act()`; none if `act` is falsy)."
     if ks % 2 == 0: raise ValueError(f"conv needs an odd kernel size to keep the grid aligned, got ks={ks}")
-    res = nn.Conv2d(ni, nf, kernel_size=ks, stride=stride, padding=ks//2)
-    return nn.Sequential(res, nn.ReLU()) if act else res
+    nl = norm(nf) if norm else None
+    if bias is None: bias = not isinstance(nl, _batch_norms)   # batch norm brings its own shift
+    layers = [nn.Conv2d(ni, nf, kernel_size=ks, stride=stride, padding=ks//2, bias=bias)]
+    if nl is not None: layers.append(nl)
+    if act: layers.append(nn.ReLU() if act is True else act())
+    return nn.Sequential(*layers) if len(layers) > 1 else layers[0]
 
 # %% ../nbs/02_conv.ipynb #8bd4a3b8
 def conv_bn(ni, nf, ks=3, stride=1, act=True):
     "A bias-free `Conv2d` (batch norm brings its own shift), `BatchNorm2d`, then ReLU (or `act()`, or nothing if `act=False`)."
-    if ks % 2 == 0: raise ValueError(f"conv_bn needs an odd kernel size to keep the grid aligned, got ks={ks}")
-    layers = [nn.Conv2d(ni, nf, ks, stride=stride, padding=ks//2, bias=False), nn.BatchNorm2d(nf)]
-    if act: layers.append(nn.ReLU() if act is True else act())
-    return nn.Sequential(*layers)
+    return conv(ni, nf, ks, stride=stride, act=act, norm=nn.BatchNorm2d)
 
 # %% ../nbs/02_conv.ipynb #f22b77b8
-LayerRow = namedtuple('LayerRow', 'name kind out_shape n_params')
+class LayerRow(NamedTuple):
+    "One row of a `summary`: a leaf layer's name, its kind, the shape of its output and its parameter count."
+    name: str
+    kind: str
+    out_shape: tuple|str
+    n_params: int
 
 class LayerSummary(list):
     "The rows of a `summary`, shown as a table."
@@ -197,7 +194,12 @@ def collate_device(b):
     return to_device(default_collate(b))
 
 # %% ../nbs/02_conv.ipynb #431d2090
-RF = namedtuple('RF', 'name rf jump start')
+class RF(NamedTuple):
+    "After layer `name`: the receptive field `rf`, the `jump` between neighbouring units and the first unit's centre `start`, in input pixels."
+    name: str
+    rf: int
+    jump: int
+    start: float
 
 def _pair0(v): return v[0] if isinstance(v, tuple) else v
 

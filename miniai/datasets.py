@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/datasets.html.md"""
 
 # %% ../nbs/01_datasets.ipynb #26068c5f
 from __future__ import annotations
-import gzip, hashlib, io, json, math, os, re, shutil, socket, struct, tempfile, time, urllib.request, warnings, zlib
+import gzip, hashlib, io, math, os, re, shutil, socket, struct, tempfile, time, urllib.request, warnings, zlib
 from operator import itemgetter
 from pathlib import Path
 
@@ -21,9 +21,9 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sequential
 # %% auto #0
 __all__ = ['SPLITS', 'SHA256', 'CLASSES', 'MIRRORS', 'DEBIAN_DIRS', 'IDXError', 'parse_idx', 'read_bytes', 'read_idx',
            'cache_dir', 'local_dirs', 'checked_bytes', 'machine_id', 'clean_stale', 'temp_beside', 'download',
-           'check_name', 'get_arrays', 'env_vars', 'build_dsd', 'save_atomic', 'load_dsd', 'to_tensor', 'inplace',
-           'collate_dict', 'get_dls', 'DataLoaders', 'show_image', 'subplots', 'get_grid', 'show_images',
-           'decode_images', 'to_float', 'TensorDS', 'tensor_dl', 'fast_dls', 'show_result', 'time_epoch']
+           'check_name', 'get_arrays', 'build_dsd', 'save_atomic', 'load_dsd', 'to_tensor', 'inplace', 'collate_dict',
+           'get_dls', 'DataLoaders', 'show_image', 'subplots', 'get_grid', 'show_images', 'decode_images', 'to_float',
+           'TensorDS', 'tensor_dl', 'fast_dls']
 
 # %% ../nbs/01_datasets.ipynb #9347b5dc
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype('>i2'), 0x0C: np.dtype('>i4'),
@@ -201,18 +201,6 @@ def get_arrays(name:str, mirrors:list|None=None) -> dict:
         res[split] = (xs,ys)
     return res
 
-# %% ../nbs/01_datasets.ipynb #41c2c760
-class env_vars:
-    "Context manager that sets environment variables and restores them afterwards"
-    def __init__(self, **kw): self.kw = kw
-    def __enter__(self):
-        self.old = {k: os.environ.get(k) for k in self.kw}
-        for k,v in self.kw.items(): os.environ[k] = str(v)
-    def __exit__(self, *args):
-        for k,v in self.old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
-
 # %% ../nbs/01_datasets.ipynb #1b8a6b4c
 def _png(a:np.ndarray) -> dict:
     buf = io.BytesIO()
@@ -280,9 +268,10 @@ class DataLoaders:
     def __init__(self, *dls): self.train,self.valid = dls[:2]
 
     @classmethod
-    def from_dd(cls, dd:DatasetDict, batch_size:int, **kwargs):
-        "Loaders for the first two splits of `dd`, collated into tuples."
-        return cls(*get_dls(*list(dd.values())[:2], bs=batch_size, collate_fn=collate_dict(dd['train']), **kwargs))
+    def from_dd(cls, dd:DatasetDict, batch_size:int, as_tuple:bool=True, **kwargs):
+        "Loaders for the first two splits of `dd`, batches collated into tuples (dicts if `as_tuple=False`)."
+        f = collate_dict(dd['train']) if as_tuple else default_collate
+        return cls(*get_dls(*list(dd.values())[:2], bs=batch_size, collate_fn=f, **kwargs))
 
 # %% ../nbs/01_datasets.ipynb #23726a71
 @fc.delegates(plt.Axes.imshow)
@@ -326,9 +315,10 @@ def get_grid(n:int, nrows:int=None, ncols:int=None, title:str=None, weight:str='
 
 @fc.delegates(subplots)
 def show_images(ims:list, nrows:int=None, ncols:int=None, titles:list=None, **kwargs):
-    "Show the images `ims` in a grid, with `titles` above them."
+    "Show the images `ims` in a grid, with `titles` above the first of them."
     axs = get_grid(len(ims), nrows, ncols, **kwargs)[1].flat
-    for im,t,ax in zip(ims, titles or [None]*len(ims), axs): show_image(im, ax=ax, title=t)
+    titles = [*(titles or []), *[None]*len(ims)]   # fewer titles than images: the rest get none
+    for im,t,ax in zip(ims, titles, axs): show_image(im, ax=ax, title=t)
 
 # %% ../nbs/01_datasets.ipynb #b2d9b034
 def decode_images(ds, col:str='image') -> torch.Tensor:
@@ -358,16 +348,3 @@ def fast_dls(dd:DatasetDict, batch_size:int, tfm=to_float, **kwargs) -> DataLoad
     # `ds['label'][:]` is a list in one read; `torch.tensor(ds['label'])` would fetch 60,000 items one by one
     dss = [TensorDS(decode_images(ds), torch.tensor(ds['label'][:]), tfm) for ds in list(dd.values())[:2]]
     return DataLoaders(tensor_dl(dss[0], batch_size, shuffle=True, **kwargs), tensor_dl(dss[1], batch_size*2, **kwargs))
-
-# %% ../nbs/01_datasets.ipynb #11d2efd6
-def show_result(key:str, value, unit:str=''):
-    "Print a measured figure; when `$MINIAI_RESULTS` names a file, also append it there as a JSON line."
-    print(f'{key}: {value:.4g}{unit}' if isinstance(value, float) else f'{key}: {value}{unit}')
-    if fn := os.environ.get('MINIAI_RESULTS'):
-        with open(fn, 'a') as f: f.write(json.dumps(dict(key=key, value=value, unit=unit)) + '\n')
-
-def time_epoch(dl) -> float:
-    "Seconds to draw every batch from `dl` once."
-    t0 = time.perf_counter()
-    for _ in dl: pass
-    return time.perf_counter()-t0

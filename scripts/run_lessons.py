@@ -3,7 +3,7 @@
 Each notebook runs in its own process through nbdev's test runner (the one `nbdev-test` uses), as a temporary copy
 in nbs/ so that paths relative to the notebook hold; the executed copy, outputs and all, goes to _out/nbs/. With the
 slow cells they run one after another, so that their timings do not fight over the CPU. Figures that a notebook
-reports with `miniai.datasets.show_result` are collected in _out/results.json and printed as a table at the end;
+reports with `miniai.measure.show_result` are collected in _out/results.json and printed as a table at the end;
 after a full run (all notebooks, slow cells included, none failed) they also go to nbs/results.json, which the
 home page (nbs/index.ipynb, and so README.md) shows as its results table. A notebook that fails does not stop the
 others; the run then ends with a non-zero exit naming it."""

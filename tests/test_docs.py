@@ -109,11 +109,9 @@ def test_page_documents_its_exports(browser, site, url, nb):
     from miniai._modidx import d
     modname, page = _module(nb), bd.page_name(nb)
     mod = importlib.import_module(modname)
-    # nbdev's index skips every notebook whose path contains 'auto' (05_autoencoder_learner); the anchors stay the same
-    idx = d['syms'].get(modname) or {f'{modname}.{n}': (f'{page}#{n.lower()}',) for n in mod.__all__}
-    # the functions and classes nbdev indexes (those written with def or class; not names bound by assignment)
-    syms = [n for n in mod.__all__ if (inspect.isfunction(o := getattr(mod, n)) or inspect.isclass(o)) and o.__module__ == modname
-            and f'{modname}.{n}' in idx]
+    idx = d['syms'][modname]
+    # the module's own functions and classes: tests/test_modidx.py checks that nbdev indexes every one of them
+    syms = [n for n in mod.__all__ if (inspect.isfunction(o := getattr(mod, n)) or inspect.isclass(o)) and o.__module__ == modname]
     assert syms, f'{modname} exports no functions or classes'
     assert load(browser, url + page) == []
     if nb == LESSONS[0]:
