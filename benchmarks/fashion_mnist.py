@@ -17,6 +17,7 @@ import torch
 from miniai.conv import def_device
 from miniai.learner import ProgressCB
 from miniai.augment import shift_views
+from miniai.training import accuracy
 from miniai.accel import fashion_dls, recipe_learner, fit_budget, flops_per_batch, matmul_flops, busy_cpu
 
 def train(dls, tflops=None, secs=None, progress=False, seed=42, **kwargs):
@@ -26,7 +27,7 @@ def train(dls, tflops=None, secs=None, progress=False, seed=42, **kwargs):
     steps,secs = fit_budget(learn, tflops=tflops, secs=secs, cbs=[ProgressCB(every=60, notebook=False)] if progress else [])
     return learn, steps, secs
 
-def accuracy(probs, ys): return round((probs.argmax(1)==ys).float().mean().item(), 4)
+def acc(probs, ys): return round(accuracy(probs, ys).item(), 4)
 
 def load(): return round(os.getloadavg()[0], 1)
 
@@ -51,8 +52,7 @@ def main():
     if a.tflops:
         learn,n,secs = train(dls, tflops=a.tflops, progress=True, **kw)
         fpb = flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)
-        accs = dict(accuracy=accuracy(*learn.tta(shift_views())), accuracy_flip=accuracy(*learn.tta()),
-                    accuracy_no_tta=accuracy(*learn.capture_preds()))
+        accs = dict(accuracy=acc(*learn.tta(shift_views())), accuracy_flip=acc(*learn.tta()), accuracy_no_tta=acc(*learn.capture_preds()))
         peak = matmul_flops(device=a.device)
         tflops = n*fpb/1e12
         mfu = tflops*1e12/secs/peak

@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 from miniai.learner import ProgressCB
 from miniai.augment import shift_views
+from miniai.training import accuracy
 from miniai.accel import fashion_dls, recipe_learner, fit_budget, flops_per_batch
 
 def run(dls, mixed, epochs):
@@ -16,7 +17,7 @@ def run(dls, mixed, epochs):
     steps,secs = fit_budget(learn, tflops=tflops, cbs=[ProgressCB(notebook=False)])
     torch.cuda.synchronize()
     probs,ys = learn.tta(shift_views())
-    acc = (probs.argmax(1)==ys).float().mean().item()
+    acc = accuracy(probs, ys).item()
     print(f"{'fp16 mixed precision' if mixed else 'float32'}: {epochs} epochs in {secs:.1f}s ({secs/epochs:.2f}s per epoch), "
           f"test accuracy with flips and shifts {acc:.4f}", flush=True)
     return dict(secs=round(secs, 2), epoch_s=round(secs/epochs, 3), accuracy=round(acc, 4))
