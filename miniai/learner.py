@@ -26,7 +26,7 @@ from .conv import *
 __all__ = ['Metric', 'Accuracy', 'CancelFitException', 'CancelBatchException', 'CancelEpochException', 'Callback', 'identity',
            'run_cbs', 'with_cbs', 'BatchError', 'LossError', 'GradError', 'shapes', 'Learner', 'TrainCB', 'DeviceCB',
            'detached', 'to_cpu', 'metric_value', 'fmt_log', 'MetricsCB', 'ProgressCB', 'SingleBatchCB', 'TrainLearner',
-           'MomentumLearner', 'LRFinderCB', 'lr_find', 'BatchSchedCB', 'OneCycleCB', 'CheckpointError',
+           'MomentumLearner', 'LRFinderCB', 'lr_find', 'BaseSchedCB', 'BatchSchedCB', 'OneCycleCB', 'CheckpointError',
            'save_checkpoint', 'load_checkpoint', 'CheckpointCB']
 
 # %% ../nbs/04_learner.ipynb #da720027
@@ -558,13 +558,13 @@ def lr_find(self:Learner, gamma=1.3, max_mult=3, start_lr=1e-5, max_epochs=10, p
     return cb
 
 # %% ../nbs/04_learner.ipynb #1bd67169
-class BatchSchedCB(Callback):
-    "Step the scheduler `sched(opt)` after every training batch, recording the learning rates in `lrs`."
+class BaseSchedCB(Callback):
+    "Make the scheduler `sched(opt)` when the fit starts; `_step` steps it in training, recording the learning rates in `lrs`."
     def __init__(self, sched): self.sched = sched
     def before_fit(self, learn):
         self.schedo = self.sched(learn.opt)
         self.lrs = []
-    def after_batch(self, learn):
+    def _step(self, learn):
         if not learn.training: return
         self.lrs.append(learn.opt.param_groups[0]['lr'])
         self.schedo.step()
@@ -574,6 +574,11 @@ class BatchSchedCB(Callback):
     def load_state_dict(self, sd):
         if sd: self.schedo.load_state_dict(sd['sched'])
 
+class BatchSchedCB(BaseSchedCB):
+    "Step the scheduler `sched(opt)` after every training batch, recording the learning rates in `lrs`."
+    def after_batch(self, learn): self._step(learn)
+
+# %% ../nbs/04_learner.ipynb #f6285692
 class OneCycleCB(BatchSchedCB):
     "One-cycle up to `max_lr` (default: the learner's `lr`) over the fit's training batches, or over a budget of `steps` batches or `secs` seconds of training, which then ends the fit."
     def __init__(self, max_lr=None, steps=None, secs=None, **kwargs):

@@ -6,10 +6,10 @@ Docs: https://miniai.github.io/miniai/measure.html.md"""
 
 # %% ../nbs/00_measure.ipynb #f8905ad9
 from __future__ import annotations
-import json, os, statistics, time
+import json, operator, os, re, statistics, time
 
 # %% auto #0
-__all__ = ['median_time', 'time_epoch', 'show_result']
+__all__ = ['median_time', 'time_epoch', 'meets', 'show_result']
 
 # %% ../nbs/00_measure.ipynb #e486579d
 def median_time(f, n:int=10, warmup:int=1) -> float:
@@ -30,8 +30,19 @@ def time_epoch(dl) -> float:
     return time.perf_counter()-t0
 
 # %% ../nbs/00_measure.ipynb #7d79e6b7
-def show_result(key:str, value, unit:str=''):
-    "Print a measured figure; when `$MINIAI_RESULTS` names a file, also append it there as a JSON line."
-    print(f'{key}: {value:.4g}{unit}' if isinstance(value, float) else f'{key}: {value}{unit}')
+_ops = {'>=': operator.ge, '<=': operator.le, '>': operator.gt, '<': operator.lt}
+
+def meets(value, target:str) -> bool:
+    "Whether `value` meets `target`, a comparison and a number such as '>= 0.995' or '< 180'."
+    m = re.fullmatch(r'\s*(>=|<=|>|<)\s*([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)\s*', target)
+    if not m: raise ValueError(f"A target is a comparison and a number, such as '>= 0.995' or '< 180'; got {target!r}")
+    return _ops[m[1]](value, float(m[2]))
+
+# %% ../nbs/00_measure.ipynb #bc11ba82
+def show_result(key:str, value, unit:str='', target:str|None=None):
+    "Print a measured figure and whether it meets `target`; when `$MINIAI_RESULTS` names a file, append it there as a JSON line."
+    met = None if target is None else meets(value, target)
+    v = f'{value:.4g}' if isinstance(value, float) else str(value)
+    print(f'{key}: {v}{unit}' + ('' if target is None else f" (target {target}{unit}: {'met' if met else 'NOT met'})"))
     if fn := os.environ.get('MINIAI_RESULTS'):
-        with open(fn, 'a') as f: f.write(json.dumps(dict(key=key, value=value, unit=unit)) + '\n')
+        with open(fn, 'a') as f: f.write(json.dumps(dict(key=key, value=value, unit=unit, target=target, met=met)) + '\n')
