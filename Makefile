@@ -19,7 +19,7 @@ BIN    := $(VENV)/bin
 # On a busy machine PyTorch's worker threads spin while they wait; passive waiting costs nothing when idle.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup data lessons test test-nbs test-docs test-py check-export export docs gpu-check
+.PHONY: setup data lessons refresh test test-nbs test-docs test-py check-export check-outputs export docs gpu-check
 .DEFAULT_GOAL := lessons
 
 setup: $(VENV)/.installed
@@ -46,33 +46,40 @@ $(VENV)/.installed: pyproject.toml
 data: setup
 	$(BIN)/python scripts/get_data.py
 
-# The main job: execute every notebook, slow cells included, print what they measured, build the site from them.
-# A notebook that fails does not stop the others; the exit status is then non-zero.
+# The main job: execute every notebook (or only NB=nbs/02_conv.ipynb), slow cells included, write the outputs into
+# nbs/ with the fingerprint of the code that produced them, print what they measured, build the site.
+# A notebook that fails is left as it was and does not stop the others; the exit status is then non-zero.
 lessons: data
-	@$(BIN)/python scripts/run_lessons.py; rc=$$?; $(BIN)/python scripts/build_docs.py || rc=1; exit $$rc
+	@$(BIN)/python scripts/run_lessons.py $(NB); rc=$$?; $(BIN)/python scripts/build_docs.py || rc=1; exit $$rc
 
-# The notebooks run once, through nbdev's test runner, inside the docs build (which keeps their outputs for the
-# site); then pytest, whose browser test checks that site.
-test: data check-export test-docs test-py
+# The same for just the notebooks whose outputs came from other code (the ones `make check-outputs` names).
+refresh: data
+	@$(BIN)/python scripts/run_lessons.py --stale; rc=$$?; $(BIN)/python scripts/build_docs.py || rc=1; exit $$rc
 
-test-docs: data
-	$(BIN)/python scripts/build_docs.py --fresh
+# The outputs are current and the modules match the notebooks; then the notebooks' tests (slow cells skipped); then
+# pytest, whose tests/test_docs.py builds the site from the committed notebooks and checks it in a browser.
+test: data check-export check-outputs test-nbs test-py
 
 check-export: setup
 	$(BIN)/python scripts/check_export.py
 	$(BIN)/python scripts/readme.py --check
 
-# The plain nbdev way, for a quick check while editing: `make test-nbs` (add NB=nbs/02_conv.ipynb for one).
+# Fails when a notebook's outputs came from other code, naming it and the command that refreshes it.
+check-outputs: setup
+	$(BIN)/python scripts/fingerprint.py
+
+# The notebooks' tests, two at a time with one thread each (two notebooks on two cores: more threads would spin
+# waiting for each other). `make test-nbs NB=nbs/02_conv.ipynb` for one.
 test-nbs: data
-	$(BIN)/nbdev-test $(NB) --n-workers 2 --timing
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/nbdev-test $(NB) --n-workers 2 --timing
 
 # -rs: say why each skipped test was skipped (no Chromium, no CUDA GPU) and what would run it.
 test-py: data
 	$(BIN)/python -m pytest -q -rs tests
 
-# The docs site in _docs/ from the executed notebooks: nbdev-docs when Quarto is installed, else nbdev's doc
-# processors and nbconvert. Notebooks without an up-to-date executed copy are run first (slow cells skipped).
-docs: data
+# The docs site in _docs/ from the notebooks as committed: nbdev-docs when Quarto is installed, else nbdev's doc
+# processors and nbconvert. Nothing is executed, so it needs no data.
+docs test-docs: setup
 	$(BIN)/python scripts/build_docs.py
 
 # Development: write the modules from the notebooks and strip notebook metadata.

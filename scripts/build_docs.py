@@ -1,76 +1,18 @@
-"""Build the docs site into _docs/ from the executed notebooks: with `nbdev-docs` when Quarto is installed, else with
-nbdev's own doc processors and nbconvert.
+"""Build the docs site into _docs/ from the notebooks as committed, outputs included: with `nbdev-docs` when Quarto is
+installed, else with nbdev's own doc processors and nbconvert. Nothing is executed but nbdev's `show_doc` cells.
 
-Every page is a notebook in nbs/ (index.ipynb and the numbered lessons) with its outputs. A lesson's executed copy
-comes from _out/nbs/ (written by `make lessons`, slow cells included) when it ran and its code matches nbs/; else it is
-executed here with the default flags (slow cells skipped) into _out/docs/nbs/, where it is kept until the notebook
-or miniai/ changes. Without Quarto each page then goes through the processors `nbdev-docs` runs before Quarto
-(title from the first markdown cell, `show_doc` for every exported symbol, hidden and exported cells removed,
-directives stripped) and nbconvert writes it as HTML, figures embedded, with a sidebar linking every page.
-A notebook that fails to execute still gets its page (without outputs); the build then exits non-zero naming it."""
-import argparse, hashlib, os, re, shutil, subprocess, sys, time
+Every page is a notebook in nbs/ (index.ipynb and the numbered lessons) with the outputs `make lessons` wrote. Without
+Quarto each page goes through the processors `nbdev-docs` runs before Quarto (title from the first markdown cell,
+`show_doc` for every exported symbol, hidden and exported cells removed, directives stripped) and nbconvert writes it
+as HTML, figures embedded, with a sidebar linking every page. A page whose outputs came from other code says so at
+its top, with the command that refreshes it (`make test` fails on it: see fingerprint.py)."""
+import argparse, re, shutil, subprocess, sys, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run_lessons import execute
+from fingerprint import ROOT, NBS, pages, why_stale, refresh_cmd
 
-ROOT = Path(__file__).resolve().parent.parent
-NBS, DOCS, OUT = ROOT/'nbs', ROOT/'_docs', ROOT/'_out'
-EXEC = OUT/'docs'/'nbs'
-
-def pages():
-    "The notebooks that become pages: the index first, then the lessons in order."
-    return [NBS/'index.ipynb'] + sorted(NBS.glob('[0-9]*.ipynb'))
-
-def sources(nb):
-    "The sources of every cell of the notebook at `nb` (an executed copy of an older version has other prose or code)."
-    from fastcore.nbio import read_nb
-    return [(c.cell_type, c.source.strip()) for c in read_nb(nb).cells]
-
-def ran(nb):
-    "Whether the notebook at `nb` was executed: `nbdev-test --save` writes it back only when every cell ran."
-    from fastcore.nbio import read_nb
-    return any(c.get('execution_count') for c in read_nb(nb).cells if c.cell_type == 'code')
-
-def key(nb):
-    "Changes when the notebook or the library it imports changes."
-    h = hashlib.sha256(repr(sources(nb)).encode())
-    for f in sorted((ROOT/'miniai').glob('*.py')): h.update(f.read_bytes())
-    return h.hexdigest()
-
-def _exec(src, dest, k):
-    "Execute `src` as `nbdev-test` does (slow cells skipped) into `dest`, tagged with key `k`; keep it only if every cell ran."
-    from fastcore.nbio import read_nb, write_nb
-    env = {k_:v for k_,v in os.environ.items() if k_ != 'MINIAI_RESULTS'}   # a docs run adds nothing to the lessons' figures
-    # Notebooks run side by side here: one thread each, or PyTorch's threads spin waiting for each other on 2 cores.
-    env.setdefault('OMP_NUM_THREADS', '1')
-    ok,secs,out = execute(src, dest, env=env, prefix='.docs')
-    if ok:
-        nb = read_nb(dest); nb.metadata['miniai_docs_key'] = k; write_nb(nb, dest)
-    else: print(f'--- {src.name} failed:\n{out}', file=sys.stderr, flush=True)
-    return ok, secs
-
-def executed(n_workers=2, fresh=False):
-    "Map each page's source to an executed copy (None when it failed), executing what has none up to date (all if `fresh`)."
-    from concurrent.futures import ThreadPoolExecutor
-    from fastcore.nbio import read_nb
-    EXEC.mkdir(parents=True, exist_ok=True)
-    res,todo = {},[]
-    for src in pages():
-        lesson,cached,k = OUT/'nbs'/src.name, EXEC/src.name, key(src)
-        if fresh: todo.append((src, cached, k))
-        elif lesson.exists() and sources(lesson) == sources(src) and ran(lesson): res[src] = lesson
-        elif cached.exists() and read_nb(cached).metadata.get('miniai_docs_key') == k: res[src] = cached
-        else:
-            cached.unlink(missing_ok=True)   # out of date
-            todo.append((src, cached, k))
-    if todo:
-        print(f'Executing {", ".join(s.name for s,*_ in todo)} (slow cells skipped), {n_workers} at a time ...', flush=True)
-        with ThreadPoolExecutor(max(n_workers, 1)) as ex:
-            for (src,dest,_),(ok,secs) in zip(todo, ex.map(lambda job: _exec(*job), todo)):
-                print(f'  {src.name}: {"ok" if ok else "FAILED"} in {secs:.0f}s', flush=True)
-                res[src] = dest if ok else None
-    return {src: res[src] for src in pages()}
+DOCS = ROOT/'_docs'
 
 # --- Without Quarto: nbdev's doc processors, then nbconvert -------------------------------------------------
 
@@ -96,15 +38,15 @@ def _anchor(md):
         return f'<a id="{nm.lower()}"></a>\n\n{m[0]}' if nm.lower() != nm else m[0]
     return re.sub(r'^(#+)\s+(\S+)\s*$', f, md, count=1, flags=re.MULTILINE)
 
-def process(src, ex):
-    "Run nbdev's doc processors over the executed copy `ex` of `src`; return (notebook, frontmatter)."
+def process(src):
+    "Run nbdev's doc processors over the notebook at `src`; return (notebook, frontmatter)."
     import yaml
     import nbformat
     from fastcore.nbio import read_nb
     from fastcore.xtras import working_directory
     from nbdev.config import get_config
     from nbdev.processors import FilterDefaults
-    nb = read_nb(ex if ex else src)
+    nb = read_nb(src)
     nb.path_ = str(src)
     with working_directory(NBS): FilterDefaults()(nb)
     ws = nb.metadata.get('widgets', {}).get('application/vnd.jupyter.widget-state+json', {})
@@ -183,15 +125,15 @@ TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- endblock body_header -%}
 """
 
-def render(execd, dest=DOCS):
-    "Write one HTML page per notebook in `execd` into `dest` with nbconvert; return the pages and what failed."
+def render(srcs, dest=DOCS):
+    "Write one HTML page per notebook in `srcs` into `dest` with nbconvert; return the pages and what failed."
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
     from traitlets.config import Config
     from nbdev.config import get_config
     done,failed = {},[]
-    for src,ex in execd.items():
-        try: done[src] = process(src, ex)
+    for src in srcs:
+        try: done[src] = process(src)
         except Exception as e:
             print(f'{src.name}: no page, nbdev could not process it: {type(e).__name__}: {e}', file=sys.stderr)
             failed.append(src.name)
@@ -207,7 +149,8 @@ def render(execd, dest=DOCS):
     dest.mkdir(parents=True)
     name = get_config().get('lib_name', 'miniai')
     for src,(nb,fm) in done.items():
-        warn = None if execd[src] else f'{src.name} failed to execute, so this page shows no outputs: run `nbdev-test nbs/{src.name}`.'
+        why = why_stale(src) if src.parent == NBS else []
+        warn = f"These outputs came from other code ({'; '.join(why)}): `{refresh_cmd(src)}` refreshes them." if why else None
         title = fm.get('title') or src.stem
         nb.metadata['title'] = name if page_name(src) == 'index.html' else f'{title} – {name}'
         site = dict(css=CSS, nav=nav, name=name, page=page_name(src), title=title, description=fm.get('description', ''), warning=warn)
@@ -216,47 +159,21 @@ def render(execd, dest=DOCS):
     (dest/'.nojekyll').touch()
     return [page_name(s) for s in done], failed
 
-# --- With Quarto: nbdev-docs over the executed copies --------------------------------------------------------
-
-def stage(execd):
-    "A copy of the project for `nbdev-docs` whose nbs/ holds the executed notebooks."
-    stage = OUT/'docs'/'quarto'
-    if stage.exists(): shutil.rmtree(stage)
-    stage.mkdir(parents=True)
-    shutil.copy(ROOT/'pyproject.toml', stage)
-    shutil.copytree(ROOT/'miniai', stage/'miniai')
-    shutil.copytree(NBS, stage/'nbs')
-    for src,ex in execd.items():
-        if ex: shutil.copy(ex, stage/'nbs'/src.name)
-    return stage
-
-def quarto(execd):
-    "Run `nbdev-docs` over the executed notebooks."
-    d = stage(execd)
-    subprocess.run([str(Path(sys.executable).parent/'nbdev-docs')], cwd=d, check=True)
-    if DOCS.exists(): shutil.rmtree(DOCS)
-    shutil.copytree(d/'_docs', DOCS)
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--quarto', choices=('auto', 'yes', 'no'), default='auto', help="use nbdev-docs (default: when `quarto` is on PATH)")
-    p.add_argument('--n-workers', type=int, default=2, help='notebooks executed at once (default 2)')
-    p.add_argument('--fresh', action='store_true', help='execute every notebook again (`make test` does: it is the test run)')
     a = p.parse_args()
     sys.path.insert(0, str(ROOT))   # `show_doc` documents this checkout's miniai, as `nbdev-test` tests it
     t0 = time.perf_counter()
-    execd = executed(a.n_workers, a.fresh)
-    unrun = [s.name for s,ex in execd.items() if ex is None]
     if a.quarto == 'yes' or (a.quarto == 'auto' and shutil.which('quarto')):
-        quarto(execd)
+        # Quarto renders a notebook's outputs as they are: it executes nothing
+        subprocess.run([str(Path(sys.executable).parent/'nbdev-docs')], cwd=ROOT, check=True)
         print(f'Site built by nbdev-docs (Quarto) in {DOCS}')
         unpaged = []
     else:
-        names,unpaged = render(execd)
+        names,unpaged = render(pages())
         print(f'Site built without Quarto in {DOCS}: {", ".join(names)}')
     print(f'Open {DOCS/"index.html"} in a browser. ({time.perf_counter()-t0:.0f}s)')
-    if unrun or unpaged:
-        sys.exit('FAILED: ' + '; '.join(m for m in (unrun and f'{", ".join(unrun)} did not execute (their pages show no outputs)',
-                                                     unpaged and f'{", ".join(unpaged)} got no page') if m))
+    if unpaged: sys.exit(f'FAILED: {", ".join(unpaged)} got no page')
 
 if __name__ == '__main__': main()

@@ -1,13 +1,11 @@
-"""Write README.md from nbs/index.ipynb (nbdev's `nbdev-readme` needs Quarto; nbconvert does not).
+"""Write README.md from nbs/index.ipynb as committed, outputs included (nbdev's `nbdev-readme` needs Quarto; nbconvert does not).
 
-The notebook is executed first (its results table is computed from nbs/results.json). Cells marked
-`#| hide` are dropped; cells marked `#| echo: false` show only their output. `--check` fails instead
-when README.md is out of date."""
+`make lessons` writes the notebook's outputs (its results table reads the lessons' figures). Cells marked `#| hide`
+are dropped; cells marked `#| echo: false` show only their output. `--check` fails instead when README.md is out of date."""
 import re, sys
 from pathlib import Path
 import nbformat
 from nbconvert import MarkdownExporter
-from nbconvert.preprocessors import ExecutePreprocessor
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,7 +13,6 @@ def directives(src): return {l[3:].strip() for l in src.splitlines() if l.starts
 
 def render():
     nb = nbformat.read(ROOT/'nbs'/'index.ipynb', as_version=4)
-    ExecutePreprocessor(timeout=120, kernel_name='python3').preprocess(nb, {'metadata': {'path': str(ROOT/'nbs')}})
     cells = []
     for c in nb.cells:
         d = directives(c.source)

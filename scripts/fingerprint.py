@@ -1,0 +1,98 @@
+"""What produced a notebook's outputs, and whether they are still what its code gives.
+
+The notebooks are committed with their outputs. The fingerprint of a notebook is a hash of its code cells and of
+every file of the repository that code runs: the `miniai` modules it imports, the modules those import in turn, and
+any script it starts (a benchmark, an example). Prose is left out: editing a sentence changes no output. The home
+page (index.ipynb) shows the figures the lessons reported, so its fingerprint holds those too.
+
+`make lessons` records the fingerprint in each notebook it writes (metadata `miniai.fingerprint`). Run as a script
+(`make test` does), this fails when a notebook's outputs came from other code, naming the notebook, what changed and
+the command that refreshes it; and when all notebooks together outgrow `MAX_MB`."""
+import hashlib, json, re, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NBS, LIB = ROOT/'nbs', ROOT/'miniai'
+MAX_MB = 10
+
+def pages():
+    "The notebooks of the book: the home page first, then the lessons in order."
+    return [NBS/'index.ipynb'] + sorted(NBS.glob('[0-9]*.ipynb'))
+
+def read(path) -> dict:
+    "The notebook at `path` as plain JSON (its cells' sources joined into strings)."
+    nb = json.loads(Path(path).read_text())
+    for c in nb['cells']:
+        if isinstance(c['source'], list): c['source'] = ''.join(c['source'])
+    return nb
+
+def code(nb) -> str: return '\n'.join(c['source'] for c in nb['cells'] if c['cell_type'] == 'code')
+
+_re_mod = re.compile(r'\bminiai\.(\w+)|from\s+miniai\s+import\s+([\w, ]+)|from\s+\.(\w+)\s+import|from\s+\.\s+import\s+([\w, ]+)')
+_re_script = re.compile(r"""\b(benchmarks|examples|scripts|tests)['"]?\s*/\s*['"]?(\w+\.py)\b""")
+
+def deps(text) -> set:
+    "The files of the repository that the Python code `text` imports (miniai modules) or names as a script to run."
+    fs = set()
+    for m in _re_mod.finditer(text):
+        for n in re.split(r'[,\s]+', next(g for g in m.groups() if g).strip()):
+            if n and (LIB/f'{n}.py').exists(): fs.add(LIB/f'{n}.py')
+    fs.update(ROOT/d/f for d,f in _re_script.findall(text) if (ROOT/d/f).exists())
+    return fs
+
+def runs(text) -> set:
+    "`deps` of `text`, with the files those depend on in turn."
+    todo,seen = deps(text),set()
+    while todo:
+        f = todo.pop()
+        seen.add(f)
+        todo |= deps(f.read_text()) - seen
+    return seen
+
+def _h(b: bytes) -> str: return hashlib.sha256(b).hexdigest()[:16]
+
+def results() -> dict:
+    "The figures each lesson recorded with its outputs, by notebook."
+    return {p.stem: read(p)['metadata'].get('miniai', {}).get('results', []) for p in pages()[1:]}
+
+def fingerprint(path) -> dict:
+    "The hashes of what produces the outputs of the notebook at `path`: its code cells and the files they run."
+    path = Path(path)
+    src = code(read(path))
+    fp = dict(code=_h(src.encode()), files={str(f.relative_to(ROOT)): _h(f.read_bytes()) for f in sorted(runs(src))})
+    if path.name == 'index.ipynb': fp['results'] = _h(json.dumps(results(), sort_keys=True).encode())
+    return fp
+
+def recorded(path) -> dict | None:
+    "The fingerprint the notebook at `path` was written with, if `make lessons` wrote it."
+    return read(path)['metadata'].get('miniai', {}).get('fingerprint')
+
+def why_stale(path) -> list:
+    "Why the outputs of the notebook at `path` are not what its code gives now; empty if they are."
+    was,now = recorded(path),fingerprint(path)
+    if was is None: return ['it has no outputs from `make lessons`']
+    why = ['its code cells changed'] if was['code'] != now['code'] else []
+    files = sorted(f for f in {**was['files'], **now['files']} if was['files'].get(f) != now['files'].get(f))
+    if files: why.append(', '.join(files) + (' changed' if len(files) > 1 or files[0] in now['files'] else ' is gone'))
+    if was.get('results') != now.get('results'): why.append("the lessons' figures changed")
+    return why
+
+def refresh_cmd(path) -> str: return f'make lessons NB=nbs/{Path(path).name}'
+
+def main():
+    stale = {p: why for p in pages() if (why := why_stale(p))}
+    for p,why in stale.items():
+        what = 'it has no outputs' if recorded(p) is None else f"its outputs came from other code ({'; '.join(why)})"
+        print(f"nbs/{p.name}: {what}. Write them with `{refresh_cmd(p)}`", file=sys.stderr)
+    mb = sum(p.stat().st_size for p in pages())/2**20
+    big = mb > MAX_MB
+    if big:
+        sizes = ', '.join(f'{p.name} {p.stat().st_size/2**20:.1f}' for p in sorted(pages(), key=lambda p: -p.stat().st_size)[:3])
+        print(f"The notebooks hold {mb:.1f} MB, more than {MAX_MB} MB (largest: {sizes} MB): draw smaller figures "
+              f"(figsize, fewer images per grid), or fewer of them.", file=sys.stderr)
+    if stale:
+        print(f"{len(stale)} of {len(pages())} notebooks are stale; `make refresh` refreshes them all.", file=sys.stderr)
+    if stale or big: sys.exit(1)
+    print(f"Every notebook's outputs came from its current code ({len(pages())} notebooks, {mb:.1f} MB)")
+
+if __name__ == '__main__': main()
