@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import partial
 
 import fastcore.all as fc
+from fastcore.basics import patch
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -19,7 +20,7 @@ from .learner import *
 
 # %% auto #0
 __all__ = ['rand_crop', 'hflip', 'rand_flip', 'rand_erase', 'BatchTfm', 'RandCrop', 'RandFlip', 'RandErase', 'tfm_batch',
-           'BatchTransformCB', 'AugmentCB', 'CapturePreds', 'capture_preds', 'tta', 'shift', 'shift_views']
+           'BatchTransformCB', 'AugmentCB', 'CapturePreds', 'shift', 'shift_views']
 
 # %% ../nbs/08_augment.ipynb #df672d75
 def _check_batch(xb, nm):
@@ -121,7 +122,7 @@ class CapturePreds(Callback):
         self.all_preds.append(to_cpu(learn.preds))
         self.all_targs.append(to_cpu(learn.batch[1]))
 
-@fc.patch
+@patch
 def capture_preds(self:Learner, cbs=None, inps=False):
     "Predictions and targets (and inputs, if `inps`) of one pass over the validation set, with the extra callbacks `cbs`."
     cp = CapturePreds(inps)
@@ -130,7 +131,7 @@ def capture_preds(self:Learner, cbs=None, inps=False):
     return res + (torch.cat(cp.all_inps),) if inps else res
 
 # %% ../nbs/08_augment.ipynb #8c0b416a
-@fc.patch
+@patch
 def tta(self:Learner, tfms=(hflip,), cbs=None):
     "Class probabilities for the validation set, averaged over its inputs as they are and transformed by each of `tfms`; and the targets."
     preds,targs = self.capture_preds(cbs=cbs)

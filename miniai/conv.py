@@ -20,7 +20,7 @@ from .datasets import *
 # %% auto #0
 __all__ = ['conv_ways', 'def_device', 'show_numbers', 'apply_kernel', 'conv_by_hand', 'im2col', 'conv_unfold',
            'conv_apply_kernel', 'conv_im2col', 'conv_out_size', 'conv', 'conv_bn', 'LayerRow', 'LayerSummary',
-           'LayerError', 'summary', 'to_device', 'collate_device', 'RF', 'receptive_fields', 'deconv']
+           'summary', 'LayerError', 'to_device', 'collate_device', 'RF', 'receptive_fields', 'deconv']
 
 # %% ../nbs/02_conv.ipynb #e3cc7283
 def show_numbers(x, ax=None, fmt='{:.2f}', fontsize=7, cell=0.45, title=None):
@@ -108,7 +108,7 @@ def conv_bn(ni, nf, ks=3, stride=1, act=True):
     "A bias-free `Conv2d` (batch norm brings its own shift), `BatchNorm2d`, then ReLU (or `act()`, or nothing if `act=False`)."
     return conv(ni, nf, ks, stride=stride, act=act, norm=nn.BatchNorm2d)
 
-# %% ../nbs/02_conv.ipynb #f22b77b8
+# %% ../nbs/02_conv.ipynb #f6bdeb03
 class LayerRow(NamedTuple):
     "One row of a `summary`: a leaf layer's name, its kind, the shape of its output and its parameter count."
     name: str
@@ -124,29 +124,11 @@ class LayerSummary(list):
         lines += [f'{r.name+" "+r.kind:<24}{str(r.out_shape):<22}{r.n_params:>9,}' for r in self]
         return '\n'.join(lines + [f'{"total":<46}{self.total:>9,}'])
 
-class LayerError(ValueError):
-    "A layer that could not take its input during `summary`."
-
+# %% ../nbs/02_conv.ipynb #773547d4
 def _leaves(model):
     return [(n,m) for n,m in model.named_modules() if not list(m.children())] or [('', model)]
 
 def _shape(o): return tuple(o.shape) if isinstance(o, torch.Tensor) else type(o).__name__
-
-def _hint(m, x):
-    "Why leaf `m` cannot take the tensor `x`, where we can tell."
-    if isinstance(m, nn.Conv2d) and x.ndim == 4:
-        if x.shape[1] != m.in_channels:
-            return (f"it expects {m.in_channels} input channel(s) (dim 1) but got {x.shape[1]}; "
-                    f"give it {m.in_channels}-channel images or change its `ni`")
-        ph,pw = m.padding if isinstance(m.padding, tuple) else (0,0)
-        kh,kw = m.kernel_size
-        if x.shape[2]+2*ph < kh or x.shape[3]+2*pw < kw:
-            return (f"its {kh}x{kw} kernel is bigger than the {x.shape[2]}x{x.shape[3]} grid it got (padding {ph}); "
-                    f"use bigger images or fewer layers that shrink the grid")
-    if isinstance(m, nn.Linear) and x.shape[-1] != m.in_features:
-        return (f"it expects {m.in_features} features but got {x.shape[-1]}; the grid before `Flatten` is not "
-                f"the size this layer was built for (an adaptive pooling layer before it accepts any size)")
-    return None
 
 def summary(model, xb):
     "Run `xb` through `model` and list each layer's output shape and parameter count; name a layer that fails."
@@ -165,15 +147,38 @@ def summary(model, xb):
     except Exception as e:
         if not running: raise
         m,inp = running[-1]
-        got = ', '.join(str(_shape(o)) for o in inp)
-        why = _hint(m, inp[0]) if inp and isinstance(inp[0], torch.Tensor) else None
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise LayerError(f"layer {names[m]!r} ({m}) could not take its input of shape {got}: "
-                         f"{why or first}") from e
+        raise _layer_error(names[m], m, inp, e) from e
     finally:
         model.train(training)
         for h in hooks: h.remove()
     return LayerSummary(rows, sum(p.numel() for p in model.parameters()))
+
+# %% ../nbs/02_conv.ipynb #d02bc1cf
+class LayerError(ValueError):
+    "A layer that could not take its input during `summary`."
+
+def _hint(m, x):
+    "Why leaf `m` cannot take the tensor `x`, where we can tell."
+    if isinstance(m, nn.Conv2d) and x.ndim == 4:
+        if x.shape[1] != m.in_channels:
+            return (f"it expects {m.in_channels} input channel(s) (dim 1) but got {x.shape[1]}; "
+                    f"give it {m.in_channels}-channel images or change its `ni`")
+        ph,pw = m.padding if isinstance(m.padding, tuple) else (0,0)
+        kh,kw = m.kernel_size
+        if x.shape[2]+2*ph < kh or x.shape[3]+2*pw < kw:
+            return (f"its {kh}x{kw} kernel is bigger than the {x.shape[2]}x{x.shape[3]} grid it got (padding {ph}); "
+                    f"use bigger images or fewer layers that shrink the grid")
+    if isinstance(m, nn.Linear) and x.shape[-1] != m.in_features:
+        return (f"it expects {m.in_features} features but got {x.shape[-1]}; the grid before `Flatten` is not "
+                f"the size this layer was built for (an adaptive pooling layer before it accepts any size)")
+    return None
+
+def _layer_error(name, m, inp, e) -> LayerError:
+    "The `LayerError` for the leaf `m`, called `name`, which failed with the error `e` on its input `inp`."
+    got = ', '.join(str(_shape(o)) for o in inp)
+    why = _hint(m, inp[0]) if inp and isinstance(inp[0], torch.Tensor) else None
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return LayerError(f"layer {name!r} ({m}) could not take its input of shape {got}: {why or first}")
 
 # %% ../nbs/02_conv.ipynb #9000f5b8
 def _default_device():

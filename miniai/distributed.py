@@ -14,6 +14,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
+from fastcore.basics import patch
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, RandomSampler
 
 from .datasets import *
@@ -23,7 +24,7 @@ from .accel import MixedPrecisionCB, ChannelsLastCB
 
 # %% auto #0
 __all__ = ['under_torchrun', 'rank', 'local_rank', 'world_size', 'shard_sampler', 'batch_sampler', 'shard_dl', 'merge_metric',
-           'sync_metric', 'watch_launcher', 'DDPCB']
+           'sync_metric', 'DDPCB', 'watch_launcher']
 
 # %% ../nbs/06_distributed.ipynb #29ba1ad3
 def under_torchrun() -> bool:
@@ -82,26 +83,7 @@ def sync_metric(m):
     dist.all_gather_object(ms, m)
     return merge_metric(m, [o for i,o in enumerate(ms) if i != dist.get_rank()])
 
-# %% ../nbs/06_distributed.ipynb #c3130c75
-def _is_dist_error(e) -> bool:
-    "Whether `e` looks like a failed collective: a dead, hung or unreachable peer."
-    return isinstance(e, getattr(dist, 'DistError', ())) or (isinstance(e, RuntimeError) and any(
-        s in str(e) for s in ('gloo', 'NCCL', 'Connection closed', 'Connection reset', 'Timed out', 'timed out')))
-
-@contextlib.contextmanager
-def _skipped(cbs, methods):
-    "Hide the `(class, method name)` pairs `methods` of the callbacks `cbs` (the Learner skips a method that is None)."
-    hidden = [(cb,nm) for cb in cbs for cls,nm in methods if isinstance(cb, cls) and hasattr(cb, nm)]
-    for cb,nm in hidden: setattr(cb, nm, None)
-    try: yield
-    finally:
-        for cb,nm in hidden: delattr(cb, nm)
-
-def watch_launcher(ppid:int, stop:threading.Event, on_lost, every:float=1.):
-    "Every `every` seconds until `stop` is set, check that this process's parent is still `ppid`; if not, return `on_lost()`."
-    while not stop.wait(every):
-        if os.getppid() != ppid: return on_lost()
-
+# %% ../nbs/06_distributed.ipynb #e06c36fd
 class DDPCB(Callback):
     "Under `torchrun`: join the process group, train a DDP model on sharded loaders, report global metrics, let only rank 0 print."
     order = -20
@@ -110,18 +92,6 @@ class DDPCB(Callback):
         self.backend,self.timeout,self.seed,self.main_only,self.check_launcher = backend,timeout,seed,main_only,check_launcher
         self.device = torch.device(device)
         self.active,self.stop = under_torchrun(),None
-
-    def watch(self):
-        "Start a thread that ends this process, saying why, if the `torchrun` that started it dies (`check_launcher=0`: don't)."
-        if not (self.check_launcher and 'TORCHELASTIC_RUN_ID' in os.environ): return
-        self.launcher,self.stop = os.getppid(),threading.Event()
-        threading.Thread(target=watch_launcher, args=(self.launcher, self.stop, self.lost_launcher, self.check_launcher),
-                         name='DDPCB-watch', daemon=True).start()
-
-    def lost_launcher(self):
-        print(f"DDPCB: rank {rank()} of {world_size()} lost its launcher (torchrun, pid {self.launcher}): it was killed or died, "
-              f"and nothing would stop this process any more; stopping it.", file=sys.stderr, flush=True)
-        os._exit(1)  # not an exception: the main thread may be blocked in a collective, where none would reach it
 
     def init_group(self, dev):
         "Join the job's process group (gloo on CPU, nccl on GPU) unless this process already has."
@@ -161,16 +131,54 @@ class DDPCB(Callback):
     def cleanup_epoch(self, learn):
         if self.active: learn.model = self.ddp.module  # also when a callback cancelled the epoch
 
-    def cleanup_fit(self, learn):
-        if self.stop is not None: self.stop.set()
-        if not self.active or not hasattr(self, 'ddp'): return
-        self.quiet.close()
-        learn.model,learn.dls = self.ddp.module,self.dls
-        del self.ddp
-        e = sys.exc_info()[1]  # the exception that is ending the fit, if any
-        if e is None or not _is_dist_error(e): return
-        if self.stop is not None and os.getppid() != self.launcher: self.lost_launcher()  # a peer stopped when torchrun died
-        if hasattr(e, 'add_note'):
-            e.add_note(f"DDPCB: rank {self.rank} of {self.world} lost contact with the other processes in epoch {learn.epoch}: "
-                       f"another rank has probably died or hangs (this rank waits at most timeout={self.timeout}s). "
-                       f"torchrun prints each failed rank's exit code; look there for the first failure.")
+# %% ../nbs/06_distributed.ipynb #31a0e44d
+@contextlib.contextmanager
+def _skipped(cbs, methods):
+    "Hide the `(class, method name)` pairs `methods` of the callbacks `cbs` (the Learner skips a method that is None)."
+    hidden = [(cb,nm) for cb in cbs for cls,nm in methods if isinstance(cb, cls) and hasattr(cb, nm)]
+    for cb,nm in hidden: setattr(cb, nm, None)
+    try: yield
+    finally:
+        for cb,nm in hidden: delattr(cb, nm)
+
+# %% ../nbs/06_distributed.ipynb #aeefec7a
+def _is_dist_error(e) -> bool:
+    "Whether `e` looks like a failed collective: a dead, hung or unreachable peer."
+    return isinstance(e, getattr(dist, 'DistError', ())) or (isinstance(e, RuntimeError) and any(
+        s in str(e) for s in ('gloo', 'NCCL', 'Connection closed', 'Connection reset', 'Timed out', 'timed out')))
+
+@patch
+def cleanup_fit(self:DDPCB, learn):
+    "Put back the plain model and loaders; when the fit ends because another rank was lost, say so in a note."
+    if self.stop is not None: self.stop.set()
+    if not self.active or not hasattr(self, 'ddp'): return
+    self.quiet.close()
+    learn.model,learn.dls = self.ddp.module,self.dls
+    del self.ddp
+    e = sys.exc_info()[1]  # the exception that is ending the fit, if any
+    if e is None or not _is_dist_error(e): return
+    if self.stop is not None and os.getppid() != self.launcher: self.lost_launcher()  # a peer stopped when torchrun died
+    if hasattr(e, 'add_note'):
+        e.add_note(f"DDPCB: rank {self.rank} of {self.world} lost contact with the other processes in epoch {learn.epoch}: "
+                   f"another rank has probably died or hangs (this rank waits at most timeout={self.timeout}s). "
+                   f"torchrun prints each failed rank's exit code; look there for the first failure.")
+
+# %% ../nbs/06_distributed.ipynb #848e8a01
+def watch_launcher(ppid:int, stop:threading.Event, on_lost, every:float=1.):
+    "Every `every` seconds until `stop` is set, check that this process's parent is still `ppid`; if not, return `on_lost()`."
+    while not stop.wait(every):
+        if os.getppid() != ppid: return on_lost()
+
+@patch
+def watch(self:DDPCB):
+    "Start a thread that ends this process, saying why, if the `torchrun` that started it dies (`check_launcher=0`: don't)."
+    if not (self.check_launcher and 'TORCHELASTIC_RUN_ID' in os.environ): return
+    self.launcher,self.stop = os.getppid(),threading.Event()
+    threading.Thread(target=watch_launcher, args=(self.launcher, self.stop, self.lost_launcher, self.check_launcher),
+                     name='DDPCB-watch', daemon=True).start()
+
+@patch
+def lost_launcher(self:DDPCB):
+    print(f"DDPCB: rank {rank()} of {world_size()} lost its launcher (torchrun, pid {self.launcher}): it was killed or died, "
+          f"and nothing would stop this process any more; stopping it.", file=sys.stderr, flush=True)
+    os._exit(1)  # not an exception: the main thread may be blocked in a collective, where none would reach it

@@ -13,6 +13,7 @@ from operator import attrgetter
 from pathlib import Path
 
 import fastcore.all as fc
+from fastcore.basics import patch
 import matplotlib.pyplot as plt
 import torch
 from torch import nn, optim
@@ -26,7 +27,7 @@ from .conv import *
 __all__ = ['Metric', 'Accuracy', 'CancelFitException', 'CancelBatchException', 'CancelEpochException', 'Callback', 'identity',
            'run_cbs', 'with_cbs', 'BatchError', 'LossError', 'GradError', 'shapes', 'Learner', 'TrainCB', 'DeviceCB',
            'detached', 'to_cpu', 'metric_value', 'fmt_log', 'MetricsCB', 'ProgressCB', 'SingleBatchCB', 'TrainLearner',
-           'MomentumLearner', 'LRFinderCB', 'lr_find', 'BaseSchedCB', 'BatchSchedCB', 'OneCycleCB', 'CheckpointError',
+           'MomentumLearner', 'LRFinderCB', 'BaseSchedCB', 'BatchSchedCB', 'OneCycleCB', 'CheckpointError',
            'save_checkpoint', 'load_checkpoint', 'CheckpointCB']
 
 # %% ../nbs/04_learner.ipynb #da720027
@@ -132,7 +133,7 @@ def _label_hint(preds, batch):
             return (f"the targets hold class labels from {lo} to {hi}, but the model gives {n} scores per item, for the classes "
                     f"0 to {n-1}: give its last layer one output per class, or map the labels into 0 to {n-1}")
 
-# %% ../nbs/04_learner.ipynb #3bc2e9fe
+# %% ../nbs/04_learner.ipynb #4efe1ecf
 _steps = ('predict','get_loss','backward','step','zero_grad')
 
 class Learner:
@@ -141,74 +142,6 @@ class Learner:
         cbs = fc.listify(cbs)
         fc.store_attr()
         self.opt,self.fit_lr,self._table_cbs,self._unread = None,None,None,[]
-
-    def _where(self) -> str:
-        "Where the fit is, for error messages."
-        return f"epoch {self.epoch}, batch {self.iter} ({'train' if self.training else 'valid'})"
-
-    def _checked(self, step):
-        "Run `step`; on an error, say where, and show the batch's shapes: it is most often data that does not fit."
-        try: getattr(self, step)()
-        except (RuntimeError, ValueError, IndexError) as e:
-            try: hint = step == 'get_loss' and _label_hint(self.preds, self.batch)
-            except Exception: hint = None   # on a GPU, after a failed kernel, even reading the labels may fail
-            raise BatchError(f"{step} failed at {self._where()} with {type(e).__name__}: {e}\nThe batch has shapes "
-                             f"{shapes(self.batch)}; " + (hint or "check that they fit the model's input and the loss "
-                             "function's (see the error above for where it failed)") + ".") from e
-
-    @with_cbs('batch')
-    def _one_batch(self):
-        self._checked('predict')
-        self.callback('after_predict')
-        self._checked('get_loss')
-        self._check_loss()
-        self.callback('after_loss')
-        if self.training:
-            self.backward()
-            self.callback('after_backward')
-            if self._grads_checked: self._check_grads()
-            self.step()
-            self.callback('after_step')
-            self.zero_grad()
-
-    @with_cbs('epoch')
-    def _one_epoch(self):
-        self.iter = None
-        for self.iter,self.batch in enumerate(self.dl): self._one_batch()
-        if self.iter is None: raise self._no_batches('train' if self.training else 'valid', self.dl)
-        self._read_late_check()   # the epoch's last checks, before `after_epoch` (which may save a checkpoint)
-
-    def one_epoch(self, training):
-        self.model.train(training)
-        self.dl = self.dls.train if training else self.dls.valid
-        self._one_epoch()
-
-    @with_cbs('fit')
-    def _fit(self, train, valid):
-        for self.epoch in self.epochs:
-            if train: self.one_epoch(True)
-            if valid:
-                with torch.no_grad(): self.one_epoch(False)
-
-    def fit(self, n_epochs=1, train=True, valid=True, cbs=None, lr=None, reset_opt=False):
-        "Train for `n_epochs` at `lr` (default `self.lr`), with the extra callbacks `cbs` for this call only."
-        cbs = fc.listify(cbs)
-        self.cbs = self.cbs + cbs
-        try:
-            self._check_fit(n_epochs, train, valid)
-            self.n_epochs,self.epochs,self.epoch,self.iter = n_epochs,range(n_epochs),0,0
-            self._table_cbs,self._unread = None,[]   # a new table of callback methods, and no check pending
-            self._grads_checked = self.check_grads and not any(getattr(cb, 'skips_bad_steps', False) for cb in self.cbs)
-            self.fit_lr = self.lr if lr is None else lr
-            if self.opt_func is not None: self.opt = self._new_opt(self.fit_lr, reset_opt)
-            self._fit(train, valid)
-        except BaseException:
-            # Interrupted mid-batch (Ctrl-C, an error), gradients may be half-accumulated: clear them so the
-            # next `fit` starts clean.
-            self.model.zero_grad(set_to_none=True)
-            raise
-        finally:
-            for cb in cbs: self.cbs.remove(cb)
 
     def predict(self): self.callback('predict')
     def get_loss(self): self.callback('get_loss')
@@ -237,15 +170,30 @@ class Learner:
         "Whether the model is in training mode (the current epoch is a training one)."
         return self.model.training
 
+# %% ../nbs/04_learner.ipynb #0f046132
+class TrainCB(Callback):
+    "The standard training steps: `model(*inputs)`, `loss_func(preds, *targets)`, backward, step, zero_grad."
+    def __init__(self, n_inp=1): self.n_inp = n_inp
+    def predict(self, learn): learn.preds = learn.model(*learn.batch[:self.n_inp])
+    def get_loss(self, learn): learn.loss = learn.loss_func(learn.preds, *learn.batch[self.n_inp:])
+    def backward(self, learn): learn.loss.backward()
+    def step(self, learn): learn.opt.step()
+    def zero_grad(self, learn): learn.opt.zero_grad()
+
 # %% ../nbs/04_learner.ipynb #e9d8c31d
 Learner.check_now_on = ('cpu',)   # device types whose values are checked before the step; the others one batch late
 Learner.check_grads = True        # whether to check the gradients before each step
+
+@patch
+def _where(self:Learner) -> str:
+    "Where the fit is, for error messages."
+    return f"epoch {self.epoch}, batch {self.iter} ({'train' if self.training else 'valid'})"
 
 def _finite(x) -> bool:
     "Whether the tensor `x` holds no NaN or inf."
     return math.isfinite(x.item()) if x.numel() == 1 else bool(x.isfinite().all())
 
-@fc.patch
+@patch
 def _check_loss(self:Learner):
     "Raise `LossError` if the loss is NaN or infinite: at once on `check_now_on` devices, else one batch late."
     if self._unread: self._read_late_check()   # the previous batch's
@@ -254,7 +202,7 @@ def _check_loss(self:Learner):
     if loss.device.type not in self.check_now_on: self._check_later(loss.detach(), self._loss_error)
     elif not _finite(loss): raise self._loss_error(loss.detach(), self._where(), late=False)
 
-@fc.patch
+@patch
 def _check_grads(self:Learner):
     "Raise `GradError` if a gradient is NaN or infinite: before the step on `check_now_on` devices, else one batch late."
     grads = [p.grad for g in self.opt.param_groups for p in g['params'] if p.grad is not None]
@@ -264,7 +212,8 @@ def _check_grads(self:Learner):
     # On the CPU, reading each number costs less than one more operation to gather them
     elif not all(math.isfinite(t.item()) for t in tops): raise self._grad_error(torch.stack(tops).max(), self._where(), late=False)
 
-@fc.patch
+# %% ../nbs/04_learner.ipynb #9baa9ad1
+@patch
 def _check_later(self:Learner, x, error):
     "Queue the check that the tensor `x` holds no NaN or inf (else `error`), for `_read_late_check` to read."
     done = None
@@ -273,7 +222,7 @@ def _check_later(self:Learner, x, error):
         done.record()
     self._unread.append((x, done, error, self._where()))
 
-@fc.patch
+@patch
 def _read_late_check(self:Learner):
     "Read the checks that `_check_later` queued; raise the error of the first that found a NaN or inf."
     unread,self._unread = self._unread,[]
@@ -293,7 +242,7 @@ def _nonfinite(model, grads=False) -> str:
 
 _late = "its check is read a batch late on this device (see `check_now_on`), so its step has been taken: the weights have changed"
 
-@fc.patch
+@patch
 def _loss_error(self:Learner, loss, where, late):
     "The `LossError` for the bad `loss` at `where`; `late` if its check was read a batch late."
     bad = '' if late else _nonfinite(self.model)
@@ -302,7 +251,7 @@ def _loss_error(self:Learner, loss, where, late):
     return LossError(f"The loss is {loss.flatten()[:4].tolist()} at {where}; {reached}. Try a lower learning rate "
                      f"(learn.lr_find() shows where the loss explodes) or look for NaN or inf in the data.")
 
-@fc.patch
+@patch
 def _grad_error(self:Learner, top, where, late):
     "The `GradError` for gradients whose largest size is the NaN or inf `top`, at `where`; `late` if read a batch late."
     if late: msg = f"A gradient is NaN or infinite (the largest is {top.item()}) at {where}; {_late}, and probably hold NaN now."
@@ -313,8 +262,36 @@ def _grad_error(self:Learner, top, where, late):
                      "derivative is infinite (sqrt or a norm at 0, log at 0, a division by 0) or a custom autograd Function; "
                      "else try a lower learning rate.")
 
+# %% ../nbs/04_learner.ipynb #b83f6f77
+@patch
+def _checked(self:Learner, step):
+    "Run `step`; on an error, say where, and show the batch's shapes: it is most often data that does not fit."
+    try: getattr(self, step)()
+    except (RuntimeError, ValueError, IndexError) as e:
+        try: hint = step == 'get_loss' and _label_hint(self.preds, self.batch)
+        except Exception: hint = None   # on a GPU, after a failed kernel, even reading the labels may fail
+        raise BatchError(f"{step} failed at {self._where()} with {type(e).__name__}: {e}\nThe batch has shapes "
+                         f"{shapes(self.batch)}; " + (hint or "check that they fit the model's input and the loss "
+                         "function's (see the error above for where it failed)") + ".") from e
+
+@patch
+@with_cbs('batch')
+def _one_batch(self:Learner):
+    self._checked('predict')
+    self.callback('after_predict')
+    self._checked('get_loss')
+    self._check_loss()
+    self.callback('after_loss')
+    if self.training:
+        self.backward()
+        self.callback('after_backward')
+        if self._grads_checked: self._check_grads()
+        self.step()
+        self.callback('after_step')
+        self.zero_grad()
+
 # %% ../nbs/04_learner.ipynb #ed303117
-@fc.patch
+@patch
 def _check_fit(self:Learner, n_epochs, train, valid):
     "Raise a clear error for a fit that could only fail later, or train on nothing."
     if not n_epochs >= 1: raise ValueError(f"fit needs 1 epoch or more, got n_epochs={n_epochs!r}: there would be nothing to do")
@@ -331,7 +308,7 @@ def _check_fit(self:Learner, n_epochs, train, valid):
         except TypeError: continue   # a loader without a length: `_one_epoch` checks that it gave batches
         if n == 0: raise self._no_batches(nm, dl)
 
-@fc.patch
+@patch
 def _no_batches(self:Learner, nm, dl) -> ValueError:
     "The error for `dls.{nm}`, the loader `dl`, which gives no batches; it says why, as far as `dl` tells."
     bs_ = getattr(dl, 'batch_sampler', None) or getattr(dl, 'sampler', None)   # `tensor_dl` batches in its `sampler`
@@ -342,7 +319,7 @@ def _no_batches(self:Learner, nm, dl) -> ValueError:
            f"a batch size of {n} or less, or drop_last=False" if drop and bs and n and n < bs else "check its dataset and sampler")
     return ValueError(f"dls.{nm} gives no batches, so the fit would {'train' if nm == 'train' else 'validate'} on nothing: {why}.")
 
-@fc.patch
+@patch
 def _new_opt(self:Learner, lr, reset=False):
     "A new optimizer from `opt_func` at `lr`, with the state the current one holds for the same parameters, unless `reset`."
     opt = self.opt_func(self.model.parameters(), lr)
@@ -351,15 +328,49 @@ def _new_opt(self:Learner, lr, reset=False):
         opt.state.update({p: s for p,s in self.opt.state.items() if id(p) in ps})
     return opt
 
-# %% ../nbs/04_learner.ipynb #0f046132
-class TrainCB(Callback):
-    "The standard training steps: `model(*inputs)`, `loss_func(preds, *targets)`, backward, step, zero_grad."
-    def __init__(self, n_inp=1): self.n_inp = n_inp
-    def predict(self, learn): learn.preds = learn.model(*learn.batch[:self.n_inp])
-    def get_loss(self, learn): learn.loss = learn.loss_func(learn.preds, *learn.batch[self.n_inp:])
-    def backward(self, learn): learn.loss.backward()
-    def step(self, learn): learn.opt.step()
-    def zero_grad(self, learn): learn.opt.zero_grad()
+# %% ../nbs/04_learner.ipynb #81e7996a
+@patch
+@with_cbs('epoch')
+def _one_epoch(self:Learner):
+    self.iter = None
+    for self.iter,self.batch in enumerate(self.dl): self._one_batch()
+    if self.iter is None: raise self._no_batches('train' if self.training else 'valid', self.dl)
+    self._read_late_check()   # the epoch's last checks, before `after_epoch` (which may save a checkpoint)
+
+@patch
+def one_epoch(self:Learner, training):
+    self.model.train(training)
+    self.dl = self.dls.train if training else self.dls.valid
+    self._one_epoch()
+
+@patch
+@with_cbs('fit')
+def _fit(self:Learner, train, valid):
+    for self.epoch in self.epochs:
+        if train: self.one_epoch(True)
+        if valid:
+            with torch.no_grad(): self.one_epoch(False)
+
+@patch
+def fit(self:Learner, n_epochs=1, train=True, valid=True, cbs=None, lr=None, reset_opt=False):
+    "Train for `n_epochs` at `lr` (default `self.lr`), with the extra callbacks `cbs` for this call only."
+    cbs = fc.listify(cbs)
+    self.cbs = self.cbs + cbs
+    try:
+        self._check_fit(n_epochs, train, valid)
+        self.n_epochs,self.epochs,self.epoch,self.iter = n_epochs,range(n_epochs),0,0
+        self._table_cbs,self._unread = None,[]   # a new table of callback methods, and no check pending
+        self._grads_checked = self.check_grads and not any(getattr(cb, 'skips_bad_steps', False) for cb in self.cbs)
+        self.fit_lr = self.lr if lr is None else lr
+        if self.opt_func is not None: self.opt = self._new_opt(self.fit_lr, reset_opt)
+        self._fit(train, valid)
+    except BaseException:
+        # Interrupted mid-batch (Ctrl-C, an error), gradients may be half-accumulated: clear them so the
+        # next `fit` starts clean.
+        self.model.zero_grad(set_to_none=True)
+        raise
+    finally:
+        for cb in cbs: self.cbs.remove(cb)
 
 # %% ../nbs/04_learner.ipynb #f2f3b2ac
 class DeviceCB(Callback):
@@ -546,7 +557,7 @@ class LRFinderCB(Callback):
         ax.set_xscale('log'); ax.set_xlabel('learning rate'); ax.set_ylabel('loss')
         return ax
 
-@fc.patch
+@patch
 def lr_find(self:Learner, gamma=1.3, max_mult=3, start_lr=1e-5, max_epochs=10, plot=True):
     "Train with a growing learning rate until the loss explodes; plot loss against lr; restore the weights and optimizer."
     state,opt = {k: v.clone() for k,v in self.model.state_dict().items()},self.opt
@@ -711,6 +722,7 @@ def load_checkpoint(learn, path, rng=True, opt=True) -> int:
     _load_state(learn, state, rng, opt)
     return state['epoch']
 
+# %% ../nbs/04_learner.ipynb #7eaddcd3
 class CheckpointCB(Callback):
     "Save a checkpoint to `path` after each epoch; with `resume`, continue the run saved there, if any."
     # After DeviceCB has moved the model and the schedulers exist (order 0): they get their state back too. Before
