@@ -19,7 +19,11 @@ from .learner import *
 from .activations import *
 
 # %% auto #0
-__all__ = ['init_weights', 'get_model', 'GeneralRelu', 'plot_func', 'lsuv_init']
+__all__ = ['init_weights', 'get_model', 'GeneralRelu', 'plot_func', 'lsuv_init', 'BatchTransformCB']
+
+# %% ../nbs/11_init.ipynb #a5681b3b
+from .augment import BatchTransformCB
+_all_ = ['BatchTransformCB']
 
 # %% ../nbs/11_init.ipynb #6e1600ff
 def init_weights(m, leaky=0.):
