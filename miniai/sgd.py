@@ -14,8 +14,11 @@ from .datasets import *
 from .conv import *
 from .learner import *
 
+_all_ = ['BaseSchedCB', 'BatchSchedCB']   # 04_learner's, re-exported: the course's miniai.sgd has them
+
 # %% auto #0
-__all__ = ['SGD', 'Momentum', 'RMSProp', 'Adam', 'HasLearnCB', 'get_lr', 'get_mom', 'RecorderCB', 'EpochSchedCB']
+__all__ = ['SGD', 'Momentum', 'RMSProp', 'Adam', 'HasLearnCB', 'get_lr', 'get_mom', 'RecorderCB', 'EpochSchedCB', 'BaseSchedCB',
+           'BatchSchedCB']
 
 # %% ../nbs/12_sgd.ipynb #1efc0f55
 class SGD(optim.Optimizer):
