@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from functools import partial
 import fastcore.all as fc
+from fastcore.basics import patch
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ from .learner import *
 
 # %% auto #0
 __all__ = ['set_seed', 'Hook', 'Hooks', 'find_mods', 'HooksCallback', 'histogram', 'append_stats', 'get_hist', 'get_min',
-           'ActivationStats', 'plot_stats', 'color_dim', 'dead_chart', 'compare_stats']
+           'ActivationStats', 'compare_stats']
 
 # %% ../nbs/10_activations.ipynb #b14bc66e
 def set_seed(seed, deterministic=False):
@@ -145,7 +146,7 @@ class ActivationStats(HooksCallback):
         return dict(mean=res[0], std=res[1], hist=res[2], near_zero=res[3])
 
 # %% ../nbs/10_activations.ipynb #f28cb565
-@fc.patch
+@patch
 def plot_stats(self:ActivationStats, figsize=(7,2.2), axs=None):
     "The mean (left) and standard deviation (right) of each layer's activations, batch by batch."
     if axs is None: axs = plt.subplots(1, 2, figsize=figsize, layout='constrained')[1]
@@ -158,7 +159,7 @@ def plot_stats(self:ActivationStats, figsize=(7,2.2), axs=None):
     for ax in axs: ax.set_xlabel('batch', fontsize=8); ax.tick_params(labelsize=7)
     return axs
 
-@fc.patch
+@patch
 def _grid(self:ActivationStats, axs, figsize):
     "`axs`, or a new grid of axes, one per layer, at most four in a row."
     if axs is not None: return list(axs)
@@ -166,7 +167,7 @@ def _grid(self:ActivationStats, axs, figsize):
     nrows = -(-len(self)//ncols)
     return list(get_grid(len(self), nrows, ncols, figsize=figsize or (1.75*ncols, 1.4*nrows), layout='constrained')[1].flat)
 
-@fc.patch
+@patch
 def color_dim(self:ActivationStats, figsize=None, axs=None):
     "Each layer's histograms of |activations| as an image: a column per batch, sizes 0 to `hmax` upwards, bright for many (log scale)."
     axs = self._grid(axs, figsize)
@@ -175,7 +176,7 @@ def color_dim(self:ActivationStats, figsize=None, axs=None):
         ax.set_title(f'layer {i}', fontsize=9)
     return axs
 
-@fc.patch
+@patch
 def dead_chart(self:ActivationStats, figsize=(3.5,2.2), axs=None):
     "The fraction of each layer's activations near zero (|a| < hmax/nbins), batch by batch, on one axes (`axs[0]` if given)."
     ax = plt.subplots(figsize=figsize, layout='constrained')[1] if axs is None else axs[0]

@@ -635,10 +635,14 @@ def _stateful(learn):
     "The callbacks of `learn` that have a state to checkpoint, in `order`."
     return [cb for cb in sorted(learn.cbs, key=attrgetter('order')) if hasattr(cb, 'state_dict')]
 
+def _opt_name(opt) -> str:
+    "The class of the optimizer `opt` by module and name, `torch.optim.adam.Adam`: other modules have an `Adam` too."
+    return f'{type(opt).__module__}.{type(opt).__qualname__}'
+
 def save_checkpoint(learn, path, epochs_done=None):
     "Save the weights, optimizer, lr, epochs done, RNG state and callbacks' states of `learn` to `path`, atomically."
     path,opt = Path(path),learn.opt
-    state = dict(model=learn.model.state_dict(), opt=opt.state_dict() if opt else None, opt_type=type(opt).__name__ if opt else None,
+    state = dict(model=learn.model.state_dict(), opt=opt.state_dict() if opt else None, opt_type=_opt_name(opt) if opt else None,
                  lr=learn.fit_lr, epoch=learn.epoch+1 if epochs_done is None else epochs_done, rng=torch.get_rng_state(),
                  cbs=[(type(cb).__name__, cb.state_dict()) for cb in _stateful(learn)])
     tmp = temp_beside(path)   # in the same folder, so that the rename below is atomic
@@ -676,13 +680,14 @@ def _check_weights(path, sd, model):
 
 def _check_opt(path, state, opt):
     "Raise `CheckpointError` unless the optimizer state in `state`, from `path`, fits `opt`: the same type and parameters."
-    kind,have,groups = state.get('opt_type'),type(opt).__name__,state['opt']['param_groups']
+    kind,have,groups = state.get('opt_type'),_opt_name(opt),state['opt']['param_groups']
     lacks = [k for k in opt.defaults if not all(k in g for g in groups)]
-    if kind not in (None, have) or (kind is None and lacks):
+    same = kind in (None, have, type(opt).__name__)   # a bare class name: saved by an older miniai
+    if not same or (kind is None and lacks):
         raise CheckpointError(f"{path} holds the state of {'an optimizer of type '+kind if kind else 'another type of optimizer'}, "
                               f"and this learner's is {have}{' (the file lacks '+_few(lacks)+')' if lacks else ''}: that state "
                               f"would not fit it. Give the learner the optimizer it was saved with"
-                              f"{' (opt_func=optim.'+kind+')' if kind else ''}, or load the weights alone with "
+                              f"{' (opt_func='+kind+')' if kind else ''}, or load the weights alone with "
                               f"load_checkpoint(learn, path, opt=False) and fit without resume=True.")
     ns,own = [len(g['params']) for g in groups],[len(g['params']) for g in opt.param_groups]
     if ns != own: raise CheckpointError(f"{path} holds an optimizer for groups of {ns} parameters, and this learner's has {own}: "
