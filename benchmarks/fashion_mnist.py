@@ -4,8 +4,9 @@ budget of training compute, how much of the machine the training uses, and how i
 1. The main run trains to `--tflops` TFLOPs (default 100) of training compute: the FLOPs of one training batch,
    counted by `FlopCounterMode` (forward and backward), times the batches trained. Then it predicts the test set,
    averaging over flips and one-pixel shifts. It reports `accuracy` (with `accuracy_flip`, flips only, and
-   `accuracy_no_tta`), `tflops`, `epochs`, `seconds` (of training), and `mfu`: the training FLOP/s over a bf16 matrix
-   product's FLOP/s, measured in the same run on the same threads.
+   `accuracy_no_tta`), `tflops`, `epochs`, `seconds` (of training), and `mfu`: the training FLOP/s over the FLOP/s of a
+   matrix product in the type it trained in (`dtype`: bf16 on a CPU that has it, fp16 on CUDA, else float32), measured
+   in the same run on the same threads.
 2. Two short runs of `--busy-secs` seconds of training each, one on the quiet machine and one beside a CPU-bound
    process at normal priority that this script starts and stops itself: `busy_ratio = epochs_busy/epochs_quiet`.
    The same pair without `ThreadsCB` (PyTorch's default threads throughout) gives `busy_ratio_default_threads`.
@@ -18,7 +19,7 @@ from miniai.conv import def_device
 from miniai.learner import ProgressCB
 from miniai.augment import shift_views
 from miniai.training import accuracy
-from miniai.accel import fashion_dls, recipe_learner, fit_budget, flops_per_batch, matmul_flops, busy_cpu
+from miniai.accel import fashion_dls, recipe_learner, fit_budget, flops_per_batch, matmul_flops, busy_cpu, MixedPrecisionCB
 
 def train(dls, tflops=None, secs=None, progress=False, seed=42, **kwargs):
     "Train the recipe to a budget of `tflops` or `secs`; return the learner, the steps taken and the seconds."
@@ -53,12 +54,13 @@ def main():
         learn,n,secs = train(dls, tflops=a.tflops, progress=True, **kw)
         fpb = flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)
         accs = dict(accuracy=acc(*learn.tta(shift_views())), accuracy_flip=acc(*learn.tta()), accuracy_no_tta=acc(*learn.capture_preds()))
-        peak = matmul_flops(device=a.device)
+        dtype = next((cb.dtype for cb in learn.cbs if isinstance(cb, MixedPrecisionCB)), torch.float32)
+        peak = matmul_flops(dtype=dtype, device=a.device)
         tflops = n*fpb/1e12
         mfu = tflops*1e12/secs/peak
         print(f'{fpb/1e9:.1f} GFLOPs per batch; {n} steps, {n/len(dls.train):.2f} epochs, {tflops:.1f} TFLOPs in {secs:.0f}s: '
-              f'{tflops*1e3/secs:.0f} GFLOP/s against a bf16 matmul\'s {peak/1e9:.0f}, mfu {mfu:.2f}; test accuracy {accs}', flush=True)
-        res.update(accs, tflops=round(tflops, 1), mfu=round(mfu, 3), epochs=round(n/len(dls.train), 2), seconds=round(secs, 1),
+              f'{tflops*1e3/secs:.0f} GFLOP/s against a {dtype} matmul\'s {peak/1e9:.0f}, mfu {mfu:.2f}; test accuracy {accs}', flush=True)
+        res.update(accs, dtype=str(dtype), tflops=round(tflops, 1), mfu=round(mfu, 3), epochs=round(n/len(dls.train), 2), seconds=round(secs, 1),
                    train_gflops_s=round(tflops*1e3/secs, 1), matmul_gflops_s=round(peak/1e9, 1), load_avg_main=load())
 
     if a.busy_secs and torch.device(a.device).type == 'cpu':

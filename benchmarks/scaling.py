@@ -1,5 +1,6 @@
 """Epoch time of the Fashion-MNIST classifier (examples/train_ddp.py) on 1 and 2 processes, with and without mixed
 precision and channels-last, as ratios to one float32 process measured in the same run, with the accuracy reached.
+The bf16 configurations run only on a CPU with bf16 arithmetic of its own (`miniai.accel.cpu_bf16`).
 
 Every configuration takes the same steps on the same data: the 2-process runs use half the batch size per process,
 so that each step sees the same global batch. Each process has one thread, as `torchrun` gives its processes, so that
@@ -9,6 +10,7 @@ because other work on the machine distorts the timings, the multi-threaded ones 
 Run it alone: `flock ~/.cache/miniai/cpu.lock python benchmarks/scaling.py`."""
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
+from miniai.accel import cpu_bf16
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = str(ROOT/'examples'/'train_ddp.py')
@@ -47,6 +49,9 @@ def main():
     res,t0,load0 = {},time.perf_counter(),os.getloadavg()[0]
     for name,(nproc,flags,env) in CONFIGS.items():
         if a.only and name not in a.only: continue
+        if '--mixed' in flags and not cpu_bf16():
+            print(f"{name:<24} skipped: this CPU has no bf16 arithmetic of its own (cpu_bf16), and emulated bf16 is far slower than float32", flush=True)
+            continue
         r = run(nproc, flags, env, a)
         res[name] = dict(epoch_s=min(r['epoch_s'][1:]), accuracy=r['accuracy'])
         print(f"{name:<24} {res[name]['epoch_s']:7.2f}s/epoch  accuracy {r['accuracy']:.4f}", flush=True)

@@ -20,7 +20,7 @@ def get_args(argv=None):
     p.add_argument('--bs', type=int, default=256, help='batch size of each process')
     p.add_argument('--lr', type=float, default=3e-3)
     p.add_argument('--n-train', type=int, default=60000, help='train on the first N training images')
-    p.add_argument('--mixed', action='store_true', help='mixed precision: bf16 on CPU, fp16 with a grad scaler on CUDA')
+    p.add_argument('--mixed', action='store_true', help='mixed precision: bf16 on a CPU that has it (else float32, with a warning), fp16 with a grad scaler on CUDA')
     p.add_argument('--channels-last', action='store_true', help='channels-last memory format for weights and batches')
     p.add_argument('--progress', action='store_true', help='show progress bars (rank 0 only)')
     p.add_argument('--save', help='write a checkpoint here after every epoch (rank 0 only; load it with load_checkpoint)')

@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/accel.html.md"""
 
 # %% ../nbs/09_accel.ipynb #9f1155e2
 from __future__ import annotations
-import contextlib, copy, math, statistics, subprocess, sys, time
+import contextlib, copy, math, statistics, subprocess, sys, time, warnings
 from functools import partial
 
 import fastcore.all as fc
@@ -22,24 +22,35 @@ from .resnet import resnet
 from .augment import AugmentCB, RandCrop, RandFlip, shift_views
 
 # %% auto #0
-__all__ = ['MixedPrecisionCB', 'ChannelsLastCB', 'flops_per_batch', 'matmul_flops', 'steps_for', 'ThreadsCB', 'fashion_dls',
-           'recipe_learner', 'fit_budget', 'busy_cpu']
+__all__ = ['cpu_bf16', 'MixedPrecisionCB', 'ChannelsLastCB', 'flops_per_batch', 'matmul_flops', 'steps_for', 'ThreadsCB',
+           'fashion_dls', 'recipe_learner', 'fit_budget', 'busy_cpu']
+
+# %% ../nbs/09_accel.ipynb #604a41f2
+def cpu_bf16() -> bool:
+    "Whether this CPU does bfloat16 arithmetic natively, as oneDNN (PyTorch's CPU kernels) finds; elsewhere bf16 is emulated."
+    try: return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError): return False   # a torch without oneDNN
 
 # %% ../nbs/09_accel.ipynb #a5863ade
 class MixedPrecisionCB(TrainCB):
-    "`TrainCB` with the forward pass and loss under `torch.autocast`: bf16 on CPU, fp16 with a `GradScaler` on CUDA."
+    "`TrainCB` with the forward pass and loss under `torch.autocast`: bf16 on a CPU that has it, fp16 with a `GradScaler` on CUDA."
     def __init__(self, n_inp:int=1, device=def_device, dtype=None):
         super().__init__(n_inp)
         self.dev = torch.device(device).type
+        if dtype is None and self.dev == 'cpu' and not cpu_bf16():
+            warnings.warn("This CPU has no bfloat16 arithmetic of its own (see cpu_bf16), so bf16 would be emulated, far "
+                          "slower than float32: MixedPrecisionCB trains in float32. Pass dtype=torch.bfloat16 to use bf16 anyway.")
+            dtype = torch.float32
         self.dtype = dtype or (torch.float16 if self.dev == 'cuda' else torch.bfloat16)
+        self.autocast = dict(device_type=self.dev, dtype=self.dtype, enabled=self.dtype != torch.float32)
         # The scaler skips the steps whose fp16 gradients overflowed: the Learner leaves those to it (`04_learner`)
         self.skips_bad_steps = self.dtype == torch.float16
 
     def before_fit(self, learn): self.scaler = torch.amp.GradScaler(self.dev, enabled=self.dtype == torch.float16)
     def predict(self, learn):
-        with torch.autocast(self.dev, dtype=self.dtype): super().predict(learn)
+        with torch.autocast(**self.autocast): super().predict(learn)
     def get_loss(self, learn):
-        with torch.autocast(self.dev, dtype=self.dtype): super().get_loss(learn)
+        with torch.autocast(**self.autocast): super().get_loss(learn)
     def backward(self, learn): self.scaler.scale(learn.loss).backward()
     def step(self, learn):
         self.scaler.step(learn.opt)

@@ -71,7 +71,8 @@ dls.train = shard_dl(dls.train, 0, 1)
 torch.manual_seed(0)
 model = nn.Sequential(conv(1,8,ks=5), conv(8,16), conv(16,32), conv(32,64), conv(64,10,act=False), nn.Flatten())
 metrics = MetricsCB(accuracy=Accuracy())
-cbs = [DeviceCB(), train_cb := MixedPrecisionCB() if a.mixed else TrainCB(), probe := ProbeCB(), metrics,
+# bf16 asked for outright: the test checks it under DDP, on CPUs that emulate it too
+cbs = [DeviceCB(), train_cb := MixedPrecisionCB(dtype=torch.bfloat16) if a.mixed else TrainCB(), probe := ProbeCB(), metrics,
        DDPCB(timeout=a.timeout), FailCB(), SetEpochCB(), PidCB()] + ([ChannelsLastCB()] if a.channels_last else [])
 if a.ckpt: cbs.append(ckpt := CountingCheckpointCB(a.ckpt))
 learn = Learner(model, dls, F.cross_entropy, lr=3e-3, cbs=cbs, opt_func=optim.Adam)
