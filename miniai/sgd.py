@@ -26,13 +26,17 @@ class SGD(optim.Optimizer):
     def __init__(self, params, lr, wd=0., **hypers): super().__init__(params, dict(lr=lr, wd=wd, **hypers))
 
     @torch.no_grad()
-    def step(self):
-        "Update every parameter that has a gradient, with its group's hyper-parameters and its own state."
+    def step(self, closure=None):
+        "Update every parameter that has a gradient, with its group's hyper-parameters and its own state; `closure`, as in `torch.optim`, recomputes the loss first, and `step` returns it."
+        loss = None
+        if closure is not None:
+            with torch.enable_grad(): loss = closure()
         for pg in self.param_groups:
             for p in pg['params']:
                 if p.grad is None: continue
                 self.reg_step(p, pg)
                 self.opt_step(p, pg, self.state[p])
+        return loss
 
     def reg_step(self, p, pg):
         "Weight decay: shrink `p` by `lr*wd` of itself."
