@@ -68,10 +68,11 @@ check-export: setup
 check-outputs: setup
 	$(BIN)/python scripts/fingerprint.py
 
-# The notebooks' tests, two at a time with one thread each (two notebooks on two cores: more threads would spin
-# waiting for each other). `make test-nbs NB=nbs/02_conv.ipynb` for one.
+# The notebooks' tests (nbdev-test on each), two at a time with one thread each (two notebooks on two cores: more
+# threads would spin waiting for each other), a line for each as it finishes. `make test-nbs NB=nbs/02_conv.ipynb`
+# for one, `FLAGS=slow` for the slow cells too.
 test-nbs: data
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/nbdev-test $(NB) --n-workers 2 --timing
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python scripts/test_nbs.py $(NB) $(if $(FLAGS),--flags "$(FLAGS)")
 
 # -rs: say why each skipped test was skipped (no Chromium, no CUDA GPU) and what would run it.
 test-py: data

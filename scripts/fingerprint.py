@@ -3,7 +3,12 @@
 The notebooks are committed with their outputs. The fingerprint of a notebook is a hash of its code cells and of
 every file of the repository that code runs: the `miniai` modules it imports, the modules those import in turn, and
 any script it starts (a benchmark, an example). Prose is left out: editing a sentence changes no output. The home
-page (index.ipynb) shows the figures the lessons reported, so its fingerprint holds those too.
+page (index.ipynb) shows the figures the lessons reported and their run times, so its fingerprint holds those too, as
+they were when it was written. It is stale when a figure differs now, or a timing beyond noise: timings are the figures
+in s or ms, or whose key ends in _s or _ms or names a speedup, an overhead, a busy ratio or an MFU (ratios of times),
+and they stand when within `TOL` (25%) of each other; each notebook's run time (`seconds`) stands within 25% or
+`TOL_S` (30 s). The target and whether it was met must still agree exactly. So re-running a notebook whose timings
+move only by noise leaves the home page and README.md alone.
 
 `make lessons` records the fingerprint in each notebook it writes (metadata `miniai.fingerprint`). Run as a script
 (`make test` does), this fails when a notebook's outputs came from other code, naming the notebook, what changed and
@@ -14,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NBS, LIB = ROOT/'nbs', ROOT/'miniai'
 MAX_MB = 10
+TOL, TOL_S = 0.25, 30   # timings that differ by less than 25% (run times: or by 30 s) are the same but for noise
 
 def pages():
     "The notebooks of the book: the home page first, then the lessons in order."
@@ -51,16 +57,49 @@ def runs(text) -> set:
 
 def _h(b: bytes) -> str: return hashlib.sha256(b).hexdigest()[:16]
 
-def results() -> dict:
-    "The figures each lesson recorded with its outputs, by notebook."
-    return {p.stem: read(p)['metadata'].get('miniai', {}).get('results', []) for p in pages()[1:]}
+def shown() -> dict:
+    "What the home page's results table shows: each lesson's figures and run time, by notebook (None: no outputs yet)."
+    metas = {p.stem: read(p)['metadata'].get('miniai') for p in pages()[1:]}
+    return {nb: m and dict(results=m.get('results', []), seconds=m.get('seconds')) for nb,m in metas.items()}
+
+_re_timing = re.compile(r'_m?s$|speedup|overhead|busy_ratio|mfu')
+
+def is_timing(r) -> bool: return r['unit'].strip() in ('s', 'ms') or bool(_re_timing.search(r['key']))
+
+def near(a, b, floor=0) -> bool:
+    "Whether the timings `a` and `b` differ only by noise: by less than `TOL` of the larger, or than `floor`."
+    return abs(a-b) <= max(TOL*max(abs(a), abs(b)), floor)
+
+def _fmt(v): return f'{v:.4g}' if isinstance(v, float) else str(v)
+
+def changes(was, now) -> list:
+    "What differs between two records of what the home page shows (`shown`): figures exactly, timings beyond noise."
+    why = []
+    for nb in sorted(set(was) | set(now)):
+        w,n = was.get(nb),now.get(nb)
+        if not (w and n):
+            if w != n: why.append(f'{nb} ' + ('has no outputs now' if w else 'has outputs now'))
+            continue
+        if not near(w['seconds'] or 0, n['seconds'] or 0, TOL_S):
+            why.append(f"{nb} ran in {n['seconds']} s, not {w['seconds']} s")
+        ws,ns = ({r['key']: r for r in x['results']} for x in (w, n))
+        for k in sorted(set(ws) | set(ns)):
+            a,b = ws.get(k),ns.get(k)
+            if a is None or b is None:
+                why.append(f"{nb} {'has' if b else 'no longer has'} the figure {k}")
+                continue
+            noise = is_timing(a) and {**a, 'value': 0} == {**b, 'value': 0} and near(a['value'], b['value'])
+            if a != b and not noise:
+                met = f" ({'met' if b['met'] else 'not met'})" if b['met'] != a['met'] else ''
+                why.append(f"{nb} {k} is {_fmt(b['value'])}{b['unit']}{met}, not {_fmt(a['value'])}{a['unit']}")
+    return why
 
 def fingerprint(path) -> dict:
     "The hashes of what produces the outputs of the notebook at `path`: its code cells and the files they run."
     path = Path(path)
     src = code(read(path))
     fp = dict(code=_h(src.encode()), files={str(f.relative_to(ROOT)): _h(f.read_bytes()) for f in sorted(runs(src))})
-    if path.name == 'index.ipynb': fp['results'] = _h(json.dumps(results(), sort_keys=True).encode())
+    if path.name == 'index.ipynb': fp['shown'] = shown()   # the figures its table shows, to compare within noise
     return fp
 
 def recorded(path) -> dict | None:
@@ -74,7 +113,10 @@ def why_stale(path) -> list:
     why = ['its code cells changed'] if was['code'] != now['code'] else []
     files = sorted(f for f in {**was['files'], **now['files']} if was['files'].get(f) != now['files'].get(f))
     if files: why.append(', '.join(files) + (' changed' if len(files) > 1 or files[0] in now['files'] else ' is gone'))
-    if was.get('results') != now.get('results'): why.append("the lessons' figures changed")
+    if 'shown' in now and 'shown' not in was: why.append("it does not record the lessons' figures it shows")
+    elif 'shown' in now and (figs := changes(was['shown'], now['shown'])):
+        more = f', and {len(figs)-4} more' if len(figs) > 4 else ''
+        why.append(f"the lessons' figures changed ({', '.join(figs[:4])}{more})")
     return why
 
 def refresh_cmd(path) -> str: return f'make lessons NB=nbs/{Path(path).name}'

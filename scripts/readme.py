@@ -17,12 +17,12 @@ def render():
     for c in nb.cells:
         d = directives(c.source)
         if 'hide' in d: continue
-        if c.cell_type == 'code' and 'echo: false' in d: c.source = ''
+        if c.cell_type == 'code' and 'echo: false' in d: c.metadata['transient'] = {'remove_source': True}   # no empty ``` block
         cells.append(c)
     nb.cells = cells
     exp = MarkdownExporter(exclude_input_prompt=True, exclude_output_prompt=True)
     body,_ = exp.from_notebook_node(nb)
-    body = re.sub(r'\n{3,}', '\n\n', body.replace('```python\n\n```\n', ''))
+    body = re.sub(r'\n{3,}', '\n\n', body)
     return '<!-- Written from nbs/index.ipynb by scripts/readme.py: edit the notebook, not this file. -->\n\n' + body.strip() + '\n'
 
 if __name__ == '__main__':

@@ -1,13 +1,16 @@
 """The main job: execute the lesson notebooks top to bottom, `#| slow` cells included, and write their outputs into nbs/.
 
-Each notebook runs in its own process through nbdev's test runner (the one `nbdev-test` uses), as a temporary copy in
-nbs/ so that paths relative to the notebook hold. When every cell ran, the copy is cleaned as `nbdev-clean` cleans
-(no execution counts, timings or object addresses), stamped with the fingerprint of the code that produced it (see
-fingerprint.py) and the figures it reported with `miniai.measure.show_result`, and written over the notebook, unless
-the notebook was edited meanwhile (it then goes to _out/nbs/). Then the home page, whose results table reads those
-figures, is run the same way and README.md is written from it. A notebook that fails is left as it was and does not
-stop the others; the run then ends with a non-zero exit naming it."""
-import argparse, json, os, shutil, subprocess, sys, time
+Each notebook runs in its own process through nbdev's test runner (the one `nbdev-test` uses, skipping and forcing
+the same flags), as a temporary copy in nbs/ so that paths relative to the notebook hold. What a cell prints is shown
+on the terminal as it comes and kept in the notebook as Jupyter keeps it (stdout and stderr streams, a progress bar's
+redraws collapsed to its last state); a cell slower than `SLOW_CELL` seconds gets a line. When every cell ran, the copy
+is cleaned as `nbdev-clean` cleans (no execution counts, timings or object addresses), stamped with the fingerprint
+of the code that produced it (see fingerprint.py) and the figures it reported with `miniai.measure.show_result`, and
+written over the notebook, unless the notebook was edited meanwhile (it then goes to _out/nbs/). Then the home page,
+whose results table reads those figures, is run the same way if it no longer shows them (run times within noise
+leave it alone), and README.md is written from it. A notebook that fails is left as it was and does not stop the
+others; the run then ends with a non-zero exit naming it."""
+import argparse, io, json, os, re, shutil, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,13 +19,61 @@ from fingerprint import ROOT, NBS, pages, fingerprint, why_stale
 
 OUT = ROOT/'_out'
 BIN = Path(sys.executable).parent
+SLOW_CELL = 30   # seconds: a cell that takes longer gets a line saying so
 
-# nbdev-test's own runner for one notebook; `save=True` writes the outputs back only when every cell ran.
-RUN = """import sys; from nbdev.config import get_config; from nbdev.test import test_nb
-cfg = get_config(); flags = sys.argv[2].split()
-ok,_ = test_nb(sys.argv[1], skip_flags=[f for f in cfg.tst_flags.split() if f not in flags], force_flags=flags,
-               basepath=cfg.config_path, save=True, cell_timeout=None, verbose=sys.argv[3]=='1')
-sys.exit(0 if ok else 1)"""
+# The child process that runs one notebook: `run_nb` below.
+RUN = "import sys; sys.path.insert(0, sys.argv[1]); from run_lessons import run_nb; run_nb(sys.argv[2], sys.argv[3])"
+
+class Echo(io.TextIOBase):
+    "A cell's stdout or stderr: each write goes to the terminal at once, and to `log` with the count of displays before it."
+    def __init__(self, name, term, log, shell): self.name,self.term,self.log,self.shell = name,term,log,shell
+    def write(self, s):
+        self.term.write(s); self.term.flush()
+        self.log.append((self.name, s, len(getattr(self.shell.display_pub, 'outputs', []))))
+        return len(s)
+
+_ansi = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07')
+
+def plain(text):
+    "`text` as a terminal shows it: a carriage return redraws its line (a progress bar keeps its last state), no ANSI codes."
+    lines = []
+    for line in _ansi.sub('', text).replace('\r\n', '\n').split('\n'):
+        if '\r' not in line: lines.append(line); continue
+        shown = ''
+        for part in line.split('\r'): shown = part + shown[len(part):]
+        lines.append(shown.rstrip())
+    return '\n'.join(lines)
+
+def jupyter_outputs(log, outs):
+    "A cell's outputs as Jupyter keeps them: what it printed (`log`) among its displays, then its error or value."
+    disp = [o for o in outs if o['output_type'] == 'display_data']
+    res,i = [],0
+    for name,text,n in log:
+        res += disp[i:n]; i = max(i, n)
+        if res and res[-1]['output_type'] == 'stream' and res[-1]['name'] == name: res[-1]['text'] += text
+        else: res.append(dict(output_type='stream', name=name, text=text))
+    res += disp[i:] + [o for o in outs if o['output_type'] != 'display_data']
+    for o in res:
+        if o['output_type'] == 'stream': o['text'] = plain(o['text']).splitlines(True)
+    return [o for o in res if o['output_type'] != 'stream' or o['text']]
+
+def run_nb(path, flags):
+    "Run the notebook at `path` as `nbdev-test --flags` does, echoing what its cells print and keeping it; save if all ran."
+    from nbdev.config import get_config
+    from nbdev.test import test_nb
+    from execnb.shell import CaptureShell
+    run_cell = CaptureShell.cell
+    def echoing_cell(shell, c, **kw):
+        log,out,err = [],sys.stdout,sys.stderr
+        sys.stdout,sys.stderr = Echo('stdout', out, log, shell),Echo('stderr', err, log, shell)
+        try: run_cell(shell, c, **kw)   # with verbose=True execnb leaves stdout and stderr to these
+        finally: sys.stdout,sys.stderr = out,err
+        if c.cell_type == 'code': c.outputs = jupyter_outputs(log, c.outputs)
+    CaptureShell.cell = echoing_cell
+    cfg,flags = get_config(),flags.split()
+    ok,_ = test_nb(path, skip_flags=[f for f in cfg.tst_flags.split() if f not in flags], force_flags=flags,
+                   basepath=cfg.config_path, save=True, cell_timeout=None, verbose=True, cell_timing_min=SLOW_CELL)
+    sys.exit(0 if ok else 1)
 
 def stamp(path, fp, rows, flags, secs):
     "Record in the notebook at `path` what produced its outputs, and what it measured; then clean it as `nbdev-clean` does."
@@ -42,7 +93,7 @@ def execute(src, flags='', env=None, verbose=False):
     shutil.copy(src, tmp)
     t0 = time.perf_counter()
     try:
-        r = subprocess.run([sys.executable, '-c', RUN, str(tmp), flags, '1' if verbose else '0'], cwd=ROOT, text=True,
+        r = subprocess.run([sys.executable, '-c', RUN, str(ROOT/'scripts'), str(tmp), flags], cwd=ROOT, text=True,
                            env=dict(env or os.environ, MINIAI_RESULTS=str(results)), **({} if verbose else dict(capture_output=True)))
         secs,log = time.perf_counter()-t0,(r.stdout or '')[-4000:] + (r.stderr or '')[-4000:]
         if r.returncode != 0: return False, secs, log
@@ -82,21 +133,23 @@ def main():
 
     with ThreadPoolExecutor(a.jobs) as ex: outcomes = dict(zip(nbs, ex.map(run, nbs)))
     failed = [nb.name for nb,ok in outcomes.items() if not ok]
-    if why_stale(index):   # its results table shows what the lessons measured
+    if why := why_stale(index):   # its results table shows what the lessons measured
+        print(f"index.ipynb: {'; '.join(why)}: run again", flush=True)
         ok,_,log = execute(index)
         if not ok: print(log, file=sys.stderr); failed.append(index.name)
+    else: print('index.ipynb: its table still shows what the notebooks recorded (run times within noise): left as it was')
     subprocess.run([sys.executable, str(ROOT/'scripts'/'readme.py')], check=True)
     print_summary([nb for nb,ok in outcomes.items() if ok], time.perf_counter()-t_start)
     if failed: sys.exit(f"FAILED: {', '.join(failed)} (see the errors above); they were left as they were, the others written")
 
 def print_summary(nbs, secs):
     "The figures the notebooks just run reported, as a table."
-    print(f'\n{"notebook":<16} {"figure":<34} {"value":>12}  {"target":>10}')
-    for nb in nbs:
-        for r in json.loads(nb.read_text())['metadata']['miniai']['results']:
-            v = f"{r['value']:.4g}" if isinstance(r['value'], float) else str(r['value'])
-            t = f"{r['target']} ({'met' if r['met'] else 'NOT met'})" if r.get('target') else ''
-            print(f"{nb.stem:<16} {r['key']:<34} {v+r['unit']:>12}  {t}")
+    rows = [(nb, r) for nb in nbs for r in json.loads(nb.read_text())['metadata']['miniai']['results']]
+    if rows: print(f'\n{"notebook":<16} {"figure":<34} {"value":>12}  {"target":>10}')
+    for nb,r in rows:
+        v = f"{r['value']:.4g}" if isinstance(r['value'], float) else str(r['value'])
+        t = f"{r['target']} ({'met' if r['met'] else 'NOT met'})" if r.get('target') else ''
+        print(f"{nb.stem:<16} {r['key']:<34} {v+r['unit']:>12}  {t}")
     print(f"\n{len(nbs)} notebooks written in {secs:.0f}s, outputs in nbs/ (commit them with the code that made them).")
 
 if __name__ == '__main__': main()

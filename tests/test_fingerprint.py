@@ -76,3 +76,84 @@ def test_lessons_write_clean_outputs_with_their_fingerprint():
     assert any(o.get('text') == ['epoch_s: 1.235s (target <= 2s: met)\n', 'epochs: 3\n'] for c in cells for o in c['outputs'])
     assert all(c['execution_count'] is None and c['metadata'] == {} for c in cells)   # no counts, no timings
     assert all(o.get('execution_count') is None for c in cells for o in c['outputs'])
+    assert any(o['output_type'] == 'stream' and o['name'] == 'stdout' for c in cells for o in c['outputs'])
+
+def test_lessons_keep_printed_output_and_echo_it(capfd):
+    "What a cell prints is kept in the notebook as a stdout stream, and shown on the terminal while it runs."
+    import run_lessons
+    src = ROOT/'nbs'/'.test-echo-00_measure.ipynb'
+    shutil.copy(ROOT/'nbs'/'00_measure.ipynb', src)
+    try:
+        ok,_,log = run_lessons.execute(src, flags='slow', verbose=True)
+        assert ok, log
+        nb = json.loads(src.read_text())
+    finally: src.unlink(missing_ok=True)
+    assert 'epoch_s: 1.235s (target <= 2s: met)\nepochs: 3\n' in capfd.readouterr().out
+    streams = [o for c in nb['cells'] for o in c.get('outputs', []) if o['output_type'] == 'stream']
+    assert {'output_type': 'stream', 'name': 'stdout', 'text': ['epoch_s: 1.235s (target <= 2s: met)\n', 'epochs: 3\n']} in streams
+
+def test_redraws_collapse_as_on_a_terminal():
+    "A progress bar's carriage-return redraws keep only what the terminal shows at the end; colour codes go."
+    from run_lessons import plain
+    assert plain('\rbatch 1/3\rbatch 2/3\rbatch 3/3\nepoch 0 | loss 0.5\n') == 'batch 3/3\nepoch 0 | loss 0.5\n'
+    assert plain('\x1b[31mred\x1b[0m\r\n') == 'red\n'
+    assert plain('[====    ]\r[========]\rdone\n') == 'done=====]\n'   # a shorter redraw leaves the rest, as a terminal does
+
+def test_outputs_in_the_order_jupyter_shows_them():
+    "Printed text merges per stream and sits among displays as it came; the cell's value comes last."
+    from run_lessons import jupyter_outputs
+    img,val = dict(output_type='display_data', data={}), dict(output_type='execute_result', data={})
+    log = [('stdout', 'a\n', 0), ('stdout', 'b\n', 0), ('stderr', 'w\n', 0), ('stdout', 'c\n', 1)]
+    s = lambda name, *text: dict(output_type='stream', name=name, text=list(text))
+    assert jupyter_outputs(log, [img, val]) == [s('stdout', 'a\n', 'b\n'), s('stderr', 'w\n'), img, s('stdout', 'c\n'), val]
+
+def index_with(tmp_path, monkeypatch):
+    "A home page and one lesson in `tmp_path`, the page stamped as `make lessons` leaves it, and `record` to re-run the lesson."
+    lesson,index = tmp_path/'02_conv.ipynb',tmp_path/'index.ipynb'
+    shutil.copy(ROOT/'nbs'/'index.ipynb', index)
+    monkeypatch.setattr(fpr, 'pages', lambda: [index, lesson])
+    def record(seconds=241, acc=0.9953, cnn_s=317.5, speedup=223.2):
+        nb = json.loads((ROOT/'nbs'/'02_conv.ipynb').read_text())
+        rows = [dict(key='mnist_cnn_accuracy', value=acc, unit='', target='>= 0.995', met=acc >= 0.995),
+                dict(key='mnist_cnn_s', value=cnn_s, unit='s', target='<= 320', met=cnn_s <= 320),
+                dict(key='conv_speedup_unfold', value=speedup, unit='x', target=None, met=None)]
+        nb['metadata']['miniai'] = dict(fingerprint=fpr.fingerprint(ROOT/'nbs'/'02_conv.ipynb'), results=rows, seconds=seconds)
+        lesson.write_text(json.dumps(nb))
+    record()
+    nb = json.loads(index.read_text())
+    nb['metadata']['miniai'] = dict(fingerprint=fpr.fingerprint(index), results=[], seconds=2)
+    index.write_text(json.dumps(nb))
+    assert fpr.why_stale(index) == []
+    return index,record
+
+def test_index_stands_while_timings_move_by_noise(tmp_path, monkeypatch):
+    "Re-running a lesson whose run time and timings move by less than 25% leaves the home page (and README) as they are."
+    index,record = index_with(tmp_path, monkeypatch)
+    record(seconds=256, cnn_s=301.0, speedup=240.0)
+    assert fpr.why_stale(index) == []
+    record(seconds=265)   # 24 s more: within 30 s though 10% more
+    assert fpr.why_stale(index) == []
+
+def test_index_stale_when_a_run_time_moves_beyond_noise(tmp_path, monkeypatch, capsys):
+    "The run times the table shows are checked too: 241 s in the README while the notebook says 400 s is stale."
+    index,record = index_with(tmp_path, monkeypatch)
+    record(seconds=400)
+    assert fpr.why_stale(index) == ["the lessons' figures changed (02_conv ran in 400 s, not 241 s)"]
+    with pytest.raises(SystemExit): fpr.main()
+    assert 'make lessons NB=nbs/index.ipynb' in capsys.readouterr().err
+    record(cnn_s=200.0)
+    assert fpr.why_stale(index) == ["the lessons' figures changed (02_conv mnist_cnn_s is 200s, not 317.5s)"]
+
+def test_index_stale_when_a_figure_or_a_verdict_changes(tmp_path, monkeypatch):
+    "Figures other than timings compare exactly; a timing within noise that crosses its target changes the table too."
+    index,record = index_with(tmp_path, monkeypatch)
+    record(acc=0.9954)
+    assert fpr.why_stale(index) == ["the lessons' figures changed (02_conv mnist_cnn_accuracy is 0.9954, not 0.9953)"]
+    record(cnn_s=330.0)
+    assert fpr.why_stale(index) == ["the lessons' figures changed (02_conv mnist_cnn_s is 330s (not met), not 317.5s)"]
+
+def test_readme_has_no_empty_code_block():
+    "The results table's code cell is `echo: false`: the README shows its table, not an empty block of code before it."
+    import readme
+    text = readme.render()
+    assert '```\n\n```' not in text and '| notebook | figure | value |' in text
