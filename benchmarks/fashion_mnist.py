@@ -25,7 +25,7 @@ def train(dls, tflops=None, secs=None, progress=False, seed=42, **kwargs):
     "Train the recipe to a budget of `tflops` or `secs`; return the learner, the steps taken and the seconds."
     torch.manual_seed(seed)
     learn = recipe_learner(dls, **kwargs)
-    steps,secs = fit_budget(learn, tflops=tflops, secs=secs, cbs=[ProgressCB(every=60, notebook=False)] if progress else [])
+    steps,secs = fit_budget(learn, tflops=tflops, secs=secs, cbs=[ProgressCB(notebook=False)] if progress else [])
     return learn, steps, secs
 
 def acc(probs, ys): return round(accuracy(probs, ys).item(), 4)

@@ -10,7 +10,8 @@ import torch, torch.nn.functional as F
 from torch import nn, optim
 from miniai.datasets import load_dsd, fast_dls
 from miniai.conv import conv
-from miniai.learner import Learner, Callback, TrainCB, DeviceCB, MetricsCB, ProgressCB, CheckpointCB, Accuracy, metric_value
+from miniai.learner import Learner, Callback, TrainCB, DeviceCB, MetricsCB, ProgressCB, Accuracy, metric_value
+from miniai.checkpoint import CheckpointCB
 from miniai.accel import MixedPrecisionCB, ChannelsLastCB
 from miniai.distributed import DDPCB, rank, world_size
 

@@ -20,7 +20,7 @@ from .datasets import *
 # %% auto #0
 __all__ = ['conv_ways', 'def_device', 'show_numbers', 'apply_kernel', 'conv_by_hand', 'im2col', 'conv_unfold',
            'conv_apply_kernel', 'conv_im2col', 'conv_out_size', 'conv', 'conv_bn', 'LayerRow', 'LayerSummary',
-           'summary', 'LayerError', 'to_device', 'collate_device', 'RF', 'receptive_fields', 'deconv']
+           'summary', 'LayerError', 'apply_tensors', 'to_device', 'collate_device', 'RF', 'receptive_fields', 'deconv']
 
 # %% ../nbs/02_conv.ipynb #e3cc7283
 def show_numbers(x, ax=None, fmt='{:.2f}', fontsize=7, cell=0.45, title=None):
@@ -187,12 +187,16 @@ def _default_device():
 
 def_device = _default_device()
 
+def apply_tensors(f, x, other=None):
+    "`f` of each tensor in `x`, a tensor or a (nested) list, tuple or dict; other items kept, or `other` of them if given."
+    if isinstance(x, torch.Tensor): return f(x)
+    if isinstance(x, (list, tuple)): return type(x)(apply_tensors(f, o, other) for o in x)   # before the slower ABC check
+    if isinstance(x, Mapping): return {k: apply_tensors(f, v, other) for k,v in x.items()}
+    return other(x) if other else x
+
 def to_device(x, device=def_device, non_blocking=False):
     "Move a tensor, or the tensors in a (nested) dict, list or tuple, to `device`; `non_blocking` only for copies to a GPU."
-    if isinstance(x, torch.Tensor): return x.to(device, non_blocking=non_blocking)
-    if isinstance(x, (list, tuple)): return type(x)(to_device(o, device, non_blocking) for o in x)   # before the slower ABC check
-    if isinstance(x, Mapping): return {k: to_device(v, device, non_blocking) for k,v in x.items()}
-    return x
+    return apply_tensors(lambda t: t.to(device, non_blocking=non_blocking), x)
 
 def collate_device(b):
     "`default_collate`, then move the batch to `def_device`."

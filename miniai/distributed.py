@@ -20,11 +20,13 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Rando
 from .datasets import *
 from .conv import *
 from .learner import *
+from .checkpoint import CheckpointCB
+from .checks import batch_sampler
 from .accel import MixedPrecisionCB, ChannelsLastCB
 
 # %% auto #0
-__all__ = ['under_torchrun', 'rank', 'local_rank', 'world_size', 'shard_sampler', 'batch_sampler', 'shard_dl', 'merge_metric',
-           'sync_metric', 'DDPCB', 'watch_launcher']
+__all__ = ['under_torchrun', 'rank', 'local_rank', 'world_size', 'shard_sampler', 'shard_dl', 'merge_metric', 'sync_metric',
+           'DDPCB', 'watch_launcher']
 
 # %% ../nbs/06_distributed.ipynb #29ba1ad3
 def under_torchrun() -> bool:
@@ -48,10 +50,6 @@ def shard_sampler(ds, rank:int, world:int, shuffle:bool, seed:int=0):
     "Indices of `ds` for `rank` of `world`: a padded `DistributedSampler` if `shuffle`, else every `world`-th index, unpadded."
     if shuffle: return DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=seed)
     return range(rank, len(ds), world)
-
-def batch_sampler(dl:DataLoader):
-    "The sampler that makes `dl`'s batches: `tensor_dl` passes a `BatchSampler` as `sampler`, `DataLoader(batch_size=...)` builds one."
-    return dl.sampler if dl.batch_size is None else dl.batch_sampler
 
 def shard_dl(dl:DataLoader, rank:int, world:int, seed:int=0, **kwargs) -> DataLoader:
     "A copy of `dl` that yields only `rank`'s share of its batches, shuffled if `dl` was."

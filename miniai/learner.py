@@ -6,14 +6,14 @@ Docs: https://miniai.github.io/miniai/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #38404d53
 from __future__ import annotations
-import errno, math, os, sys, time, zipfile
+import math, sys, time
 from copy import copy
 from functools import partial, wraps
 from operator import attrgetter
-from pathlib import Path
 
 import fastcore.all as fc
 from fastcore.basics import patch
+from fastprogress.core import in_notebook
 import matplotlib.pyplot as plt
 import torch
 from torch import nn, optim
@@ -25,10 +25,9 @@ from .conv import *
 
 # %% auto #0
 __all__ = ['Metric', 'Accuracy', 'CancelFitException', 'CancelBatchException', 'CancelEpochException', 'Callback', 'identity',
-           'run_cbs', 'with_cbs', 'BatchError', 'LossError', 'GradError', 'shapes', 'Learner', 'TrainCB', 'DeviceCB',
-           'detached', 'to_cpu', 'metric_value', 'fmt_log', 'MetricsCB', 'ProgressCB', 'SingleBatchCB', 'TrainLearner',
-           'MomentumLearner', 'LRFinderCB', 'BaseSchedCB', 'BatchSchedCB', 'OneCycleCB', 'CheckpointError',
-           'save_checkpoint', 'load_checkpoint', 'CheckpointCB']
+           'cb_methods', 'run_cbs', 'with_cbs', 'Learner', 'TrainCB', 'DeviceCB', 'detached', 'to_cpu', 'metric_value',
+           'fmt_log', 'MetricsCB', 'ProgressCB', 'SingleBatchCB', 'TrainLearner', 'MomentumLearner', 'BaseSchedCB',
+           'BatchSchedCB', 'OneCycleCB', 'LRFinderCB', 'BatchError', 'LossError', 'GradError']
 
 # %% ../nbs/04_learner.ipynb #da720027
 class Metric:
@@ -52,12 +51,9 @@ class Accuracy(Metric):
         return (inps==targs).mean(dtype=torch.float32)
 
 # %% ../nbs/04_learner.ipynb #c88452a0
-class CancelFitException(Exception):
-    "Raise in a callback to stop training and skip `after_fit`"
-class CancelBatchException(Exception):
-    "Raise in a callback to skip the rest of this batch"
-class CancelEpochException(Exception):
-    "Raise in a callback to skip the rest of this epoch"
+class CancelFitException(Exception): "Raise in a callback to stop training and skip `after_fit`"
+class CancelBatchException(Exception): "Raise in a callback to skip the rest of this batch"
+class CancelEpochException(Exception): "Raise in a callback to skip the rest of this epoch"
 
 # %% ../nbs/04_learner.ipynb #cc1ca6d6
 class Callback():
@@ -69,19 +65,16 @@ def identity(*args):
     if not args: return
     return args[0] if len(args)==1 else args
 
+def cb_methods(cbs, method_nm) -> list:
+    "The methods `method_nm` of the callbacks `cbs` that have one, sorted by `order`."
+    return [m for cb in sorted(cbs, key=attrgetter('order')) if (m := getattr(cb, method_nm, None)) is not None]
+
 def run_cbs(cbs, method_nm, learn=None):
     "Call `method_nm(learn)` on each callback in `cbs` that has it, sorted by `order`."
-    for cb in sorted(cbs, key=attrgetter('order')):
-        method = getattr(cb, method_nm, None)
-        if method is not None: method(learn)
+    for m in cb_methods(cbs, method_nm): m(learn)
 
 # %% ../nbs/04_learner.ipynb #b1a569a4
 _cancels = dict(fit=CancelFitException, epoch=CancelEpochException, batch=CancelBatchException)
-
-def _add_note(e, note):
-    "Add `note` to the exception `e`, shown below its message (Python 3.11+; before that, print it)."
-    if hasattr(e, 'add_note'): e.add_note(note)
-    else: print(note, file=sys.stderr)
 
 class with_cbs:
     "Decorator: run callbacks `before_{nm}`, the method, `after_{nm}`; swallow its cancel exception; always `cleanup_{nm}`."
@@ -95,80 +88,55 @@ class with_cbs:
                 o.callback(f'after_{self.nm}')
             except _cancels.get(self.nm, ()): pass
             except BaseException as e:
-                if isinstance(e, tuple(_cancels.values())): o.callback(f'cleanup_{self.nm}')   # an outer stage's cancel
-                else: self.cleanup_after(o, e)
+                try: o.callback(f'cleanup_{self.nm}')
+                except Exception as c:   # a cleanup's own error must not bury the one that stopped the fit
+                    if isinstance(e, tuple(_cancels.values())): raise   # an outer stage's cancel: nothing to bury
+                    note = f"While the fit stopped, cleanup_{self.nm} failed too, with {type(c).__name__}: {c}"
+                    e.add_note(note) if hasattr(e, 'add_note') else print(note, file=sys.stderr)
                 raise
             o.callback(f'cleanup_{self.nm}')
         return _f
 
-    def cleanup_after(self, o, e):
-        "Run `cleanup_{nm}` while the error `e` goes up; an error of the cleanup's own becomes a note on `e`."
-        try: o.callback(f'cleanup_{self.nm}')
-        except Exception as c: _add_note(e, f"While the fit stopped, cleanup_{self.nm} failed too, with {type(c).__name__}: {c}")
-
-# %% ../nbs/04_learner.ipynb #8106f91d
-class BatchError(RuntimeError):
-    "A batch that the model or the loss function could not process"
-class LossError(FloatingPointError):
-    "A loss that is NaN or infinite"
-class GradError(FloatingPointError):
-    "Gradients that are NaN or infinite"
-
-def shapes(b):
-    "The shapes of the tensors in a (nested) batch, for error messages."
-    if isinstance(b, torch.Tensor): return tuple(b.shape)
-    if isinstance(b, (list, tuple)): return type(b)(shapes(o) for o in b)
-    if isinstance(b, dict): return {k: shapes(v) for k,v in b.items()}
-    return type(b).__name__
-
-def _label_hint(preds, batch):
-    "Why `batch` may not fit `preds` (one score per class): its class labels that have no score. None if it has none such."
-    if not (isinstance(preds, torch.Tensor) and preds.is_floating_point() and preds.ndim >= 2): return None
-    n = preds.shape[1]
-    for t in batch[1:] if isinstance(batch, (list, tuple)) else ():
-        if not (isinstance(t, torch.Tensor) and t.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8)
-                and t.ndim == preds.ndim-1 and t.numel()): continue
-        lo,hi = t.min().item(),t.max().item()
-        if lo < 0 or hi >= n:
-            return (f"the targets hold class labels from {lo} to {hi}, but the model gives {n} scores per item, for the classes "
-                    f"0 to {n-1}: give its last layer one output per class, or map the labels into 0 to {n-1}")
-
 # %% ../nbs/04_learner.ipynb #4efe1ecf
+from .checks import *
+_all_ = ['BatchError', 'LossError', 'GradError']   # re-exported: a fit raises them
+
 _steps = ('predict','get_loss','backward','step','zero_grad')
 
 class Learner:
     "Train `model` on `dls` with `loss_func` and `opt_func`; callbacks `cbs` do everything else."
+    check_now_on = ('cpu',)   # device types whose values are checked before the step; the others one batch late
+    check_grads = True        # whether to check the gradients before each step
+
     def __init__(self, model, dls=(0,), loss_func=F.mse_loss, lr=0.1, cbs=None, opt_func=optim.SGD):
         cbs = fc.listify(cbs)
         fc.store_attr()
         self.opt,self.fit_lr,self._table_cbs,self._unread = None,None,None,[]
 
-    def predict(self): self.callback('predict')
-    def get_loss(self): self.callback('get_loss')
-    def backward(self): self.callback('backward')
-    def step(self): self.callback('step')
-    def zero_grad(self): self.callback('zero_grad')
+    def __getattr__(self, name):
+        if name in _steps: return partial(self.callback, name)   # the steps a subclass does not define are events
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def callback(self, method_nm):
         "Run `method_nm` of every callback that has it, in `order`."
         cbs = tuple(self.cbs)
         if cbs != self._table_cbs: self._table,self._table_cbs = {},cbs   # a new fit, or `cbs` changed
-        if method_nm not in self._table: self._table[method_nm] = self._methods(cbs, method_nm)
-        for method in self._table[method_nm]: method(self)
-
-    def _methods(self, cbs, method_nm):
-        "The methods `method_nm` of the callbacks `cbs` that have one, in `order`."
-        ms = [getattr(cb, method_nm, None) for cb in sorted(cbs, key=attrgetter('order'))]
-        ms = [m for m in ms if m is not None]
-        if not ms and method_nm in _steps:
-            raise AttributeError(f"No callback implements {method_nm!r}, so the Learner cannot {method_nm}. "
-                                 f"Add TrainCB() to cbs, or use TrainLearner, which implements all of {', '.join(_steps)}.")
-        return ms
+        if method_nm not in self._table:
+            ms = self._table[method_nm] = cb_methods(cbs, method_nm)
+            if not ms and method_nm in _steps:
+                raise AttributeError(f"No callback implements {method_nm!r}: add TrainCB() to cbs, or use TrainLearner.")
+        for m in self._table[method_nm]: m(self)
 
     @property
-    def training(self):
-        "Whether the model is in training mode (the current epoch is a training one)."
-        return self.model.training
+    def training(self): return self.model.training
+
+    def new_opt(self, lr, reset=False):
+        "A new optimizer from `opt_func` at `lr`, with the state the current one holds for the same parameters, unless `reset`."
+        opt = self.opt_func(self.model.parameters(), lr)
+        if hasattr(opt, 'state') and hasattr(self.opt, 'state') and not reset:
+            ps = {id(p) for g in opt.param_groups for p in g['params']}
+            opt.state.update({p: s for p,s in self.opt.state.items() if id(p) in ps})
+        return opt
 
 # %% ../nbs/04_learner.ipynb #0f046132
 class TrainCB(Callback):
@@ -180,162 +148,30 @@ class TrainCB(Callback):
     def step(self, learn): learn.opt.step()
     def zero_grad(self, learn): learn.opt.zero_grad()
 
-# %% ../nbs/04_learner.ipynb #e9d8c31d
-Learner.check_now_on = ('cpu',)   # device types whose values are checked before the step; the others one batch late
-Learner.check_grads = True        # whether to check the gradients before each step
-
-@patch
-def _where(self:Learner) -> str:
-    "Where the fit is, for error messages."
-    return f"epoch {self.epoch}, batch {self.iter} ({'train' if self.training else 'valid'})"
-
-def _finite(x) -> bool:
-    "Whether the tensor `x` holds no NaN or inf."
-    return math.isfinite(x.item()) if x.numel() == 1 else bool(x.isfinite().all())
-
-@patch
-def _check_loss(self:Learner):
-    "Raise `LossError` if the loss is NaN or infinite: at once on `check_now_on` devices, else one batch late."
-    if self._unread: self._read_late_check()   # the previous batch's
-    loss = self.loss
-    if not isinstance(loss, torch.Tensor): return
-    if loss.device.type not in self.check_now_on: self._check_later(loss.detach(), self._loss_error)
-    elif not _finite(loss): raise self._loss_error(loss.detach(), self._where(), late=False)
-
-@patch
-def _check_grads(self:Learner):
-    "Raise `GradError` if a gradient is NaN or infinite: before the step on `check_now_on` devices, else one batch late."
-    grads = [p.grad for g in self.opt.param_groups for p in g['params'] if p.grad is not None]
-    if not grads: return
-    tops = torch._foreach_norm(grads, math.inf)   # each gradient's largest size, NaN if it holds a NaN: one fused reduction
-    if tops[0].device.type not in self.check_now_on: self._check_later(torch.stack(tops).max(), self._grad_error)
-    # On the CPU, reading each number costs less than one more operation to gather them
-    elif not all(math.isfinite(t.item()) for t in tops): raise self._grad_error(torch.stack(tops).max(), self._where(), late=False)
-
-# %% ../nbs/04_learner.ipynb #9baa9ad1
-@patch
-def _check_later(self:Learner, x, error):
-    "Queue the check that the tensor `x` holds no NaN or inf (else `error`), for `_read_late_check` to read."
-    done = None
-    if x.is_cuda:   # a copy to pinned CPU memory that the GPU makes when it gets there, and an event to wait for it
-        x,done = x.to('cpu', non_blocking=True),torch.cuda.Event()
-        done.record()
-    self._unread.append((x, done, error, self._where()))
-
-@patch
-def _read_late_check(self:Learner):
-    "Read the checks that `_check_later` queued; raise the error of the first that found a NaN or inf."
-    unread,self._unread = self._unread,[]
-    for x,done,error,where in unread:
-        if done is not None: done.synchronize()   # waits for that copy, not for the work queued after it
-        if not _finite(x): raise error(x, where, late=True)
-
-# %% ../nbs/04_learner.ipynb #6ab2e643
-def _few(xs, n=4) -> str:
-    "The first `n` of `xs`, and how many more there are, for error messages."
-    return ', '.join(map(str, xs[:n])) + (f' and {len(xs)-n} more' if len(xs) > n else '')
-
-def _nonfinite(model, grads=False) -> str:
-    "The names of `model`'s parameters (or of their gradients, if `grads`) that hold NaN or inf: a few of them."
-    ns = [n for n,p in model.named_parameters() if (t := p.grad if grads else p) is not None and not _finite(t)]
-    return _few(ns)
-
-_late = "its check is read a batch late on this device (see `check_now_on`), so its step has been taken: the weights have changed"
-
-@patch
-def _loss_error(self:Learner, loss, where, late):
-    "The `LossError` for the bad `loss` at `where`; `late` if its check was read a batch late."
-    bad = '' if late else _nonfinite(self.model)
-    reached = (_late if late else f"the weights held NaN or inf before this batch already (in {bad}), so the cause came earlier"
-               if bad else "it was stopped before it reached the weights")
-    return LossError(f"The loss is {loss.flatten()[:4].tolist()} at {where}; {reached}. Try a lower learning rate "
-                     f"(learn.lr_find() shows where the loss explodes) or look for NaN or inf in the data.")
-
-@patch
-def _grad_error(self:Learner, top, where, late):
-    "The `GradError` for gradients whose largest size is the NaN or inf `top`, at `where`; `late` if read a batch late."
-    if late: msg = f"A gradient is NaN or infinite (the largest is {top.item()}) at {where}; {_late}, and probably hold NaN now."
-    else: msg = (f"The gradients of {_nonfinite(self.model, grads=True)} are NaN or infinite (the largest is {top.item()}) at {where}, "
-                 f"while the loss, {self.loss.detach().flatten()[:4].tolist()}, is finite. The step was skipped: the weights are "
-                 f"as they were before this batch.")
-    return GradError(msg + " Something in the backward pass gave NaN or inf: look for an operation at a point where its "
-                     "derivative is infinite (sqrt or a norm at 0, log at 0, a division by 0) or a custom autograd Function; "
-                     "else try a lower learning rate.")
-
-# %% ../nbs/04_learner.ipynb #b83f6f77
-@patch
-def _checked(self:Learner, step):
-    "Run `step`; on an error, say where, and show the batch's shapes: it is most often data that does not fit."
-    try: getattr(self, step)()
-    except (RuntimeError, ValueError, IndexError) as e:
-        try: hint = step == 'get_loss' and _label_hint(self.preds, self.batch)
-        except Exception: hint = None   # on a GPU, after a failed kernel, even reading the labels may fail
-        raise BatchError(f"{step} failed at {self._where()} with {type(e).__name__}: {e}\nThe batch has shapes "
-                         f"{shapes(self.batch)}; " + (hint or "check that they fit the model's input and the loss "
-                         "function's (see the error above for where it failed)") + ".") from e
-
+# %% ../nbs/04_learner.ipynb #81e7996a
 @patch
 @with_cbs('batch')
 def _one_batch(self:Learner):
-    self._checked('predict')
+    checked(self, 'predict')
     self.callback('after_predict')
-    self._checked('get_loss')
-    self._check_loss()
+    checked(self, 'get_loss')
+    check_loss(self)
     self.callback('after_loss')
     if self.training:
         self.backward()
         self.callback('after_backward')
-        if self._grads_checked: self._check_grads()
+        if self._grads_checked: check_gradients(self)
         self.step()
         self.callback('after_step')
         self.zero_grad()
 
-# %% ../nbs/04_learner.ipynb #ed303117
-@patch
-def _check_fit(self:Learner, n_epochs, train, valid):
-    "Raise a clear error for a fit that could only fail later, or train on nothing."
-    if not n_epochs >= 1: raise ValueError(f"fit needs 1 epoch or more, got n_epochs={n_epochs!r}: there would be nothing to do")
-    if not (train or valid): raise ValueError("fit(train=False, valid=False) has nothing to do: train, validate, or both")
-    if train and self.opt is None and self.opt_func is None:
-        raise ValueError("The learner has no optimizer to train with: opt_func is None. Pass one, such as "
-                         "Learner(..., opt_func=optim.SGD), or fit(train=False) to validate only.")
-    for nm in [nm for nm,on in (('train',train), ('valid',valid)) if on]:
-        dl = getattr(self.dls, nm, None)
-        if dl is None:
-            raise ValueError(f"dls has no {nm!r} DataLoader: it is a {type(self.dls).__name__}. Give the learner "
-                             f"DataLoaders(train_dl, valid_dl){', or fit(valid=False)' if nm == 'valid' else ''}.")
-        try: n = len(dl)
-        except TypeError: continue   # a loader without a length: `_one_epoch` checks that it gave batches
-        if n == 0: raise self._no_batches(nm, dl)
-
-@patch
-def _no_batches(self:Learner, nm, dl) -> ValueError:
-    "The error for `dls.{nm}`, the loader `dl`, which gives no batches; it says why, as far as `dl` tells."
-    bs_ = getattr(dl, 'batch_sampler', None) or getattr(dl, 'sampler', None)   # `tensor_dl` batches in its `sampler`
-    ds,bs,drop = getattr(dl, 'dataset', None), getattr(bs_, 'batch_size', None), getattr(bs_, 'drop_last', False)
-    n = len(ds) if hasattr(ds, '__len__') else None
-    why = ("its dataset is empty: check the split, or the filter that made it" if n == 0 else
-           f"its dataset has {n} items, fewer than one batch of {bs}, and drop_last=True drops that incomplete batch: use "
-           f"a batch size of {n} or less, or drop_last=False" if drop and bs and n and n < bs else "check its dataset and sampler")
-    return ValueError(f"dls.{nm} gives no batches, so the fit would {'train' if nm == 'train' else 'validate'} on nothing: {why}.")
-
-@patch
-def _new_opt(self:Learner, lr, reset=False):
-    "A new optimizer from `opt_func` at `lr`, with the state the current one holds for the same parameters, unless `reset`."
-    opt = self.opt_func(self.model.parameters(), lr)
-    if self.opt is not None and not reset:
-        ps = {id(p) for g in opt.param_groups for p in g['params']}
-        opt.state.update({p: s for p,s in self.opt.state.items() if id(p) in ps})
-    return opt
-
-# %% ../nbs/04_learner.ipynb #81e7996a
 @patch
 @with_cbs('epoch')
 def _one_epoch(self:Learner):
     self.iter = None
     for self.iter,self.batch in enumerate(self.dl): self._one_batch()
-    if self.iter is None: raise self._no_batches('train' if self.training else 'valid', self.dl)
-    self._read_late_check()   # the epoch's last checks, before `after_epoch` (which may save a checkpoint)
+    if self.iter is None: raise no_batches('train' if self.training else 'valid', self.dl)
+    read_late_checks(self)   # the epoch's last checks, before `after_epoch` (which may save a checkpoint)
 
 @patch
 def one_epoch(self:Learner, training):
@@ -357,17 +193,16 @@ def fit(self:Learner, n_epochs=1, train=True, valid=True, cbs=None, lr=None, res
     cbs = fc.listify(cbs)
     self.cbs = self.cbs + cbs
     try:
-        self._check_fit(n_epochs, train, valid)
+        check_fit(self, n_epochs, train, valid)
         self.n_epochs,self.epochs,self.epoch,self.iter = n_epochs,range(n_epochs),0,0
         self._table_cbs,self._unread = None,[]   # a new table of callback methods, and no check pending
-        self._grads_checked = self.check_grads and not any(getattr(cb, 'skips_bad_steps', False) for cb in self.cbs)
         self.fit_lr = self.lr if lr is None else lr
-        if self.opt_func is not None: self.opt = self._new_opt(self.fit_lr, reset_opt)
+        if self.opt_func is not None: self.opt = self.new_opt(self.fit_lr, reset_opt)
+        self._grads_checked = (self.check_grads and hasattr(self.opt, 'param_groups')
+                               and not any(getattr(cb, 'skips_bad_steps', False) for cb in self.cbs))
         self._fit(train, valid)
     except BaseException:
-        # Interrupted mid-batch (Ctrl-C, an error), gradients may be half-accumulated: clear them so the
-        # next `fit` starts clean.
-        self.model.zero_grad(set_to_none=True)
+        self.model.zero_grad(set_to_none=True)   # an interrupted batch may leave half-accumulated gradients
         raise
     finally:
         for cb in cbs: self.cbs.remove(cb)
@@ -377,8 +212,7 @@ class DeviceCB(Callback):
     "Put the model on `device` before fitting, and each batch before it is used (a copy to a GPU does not wait)."
     def __init__(self, device=def_device):
         self.device = torch.device(device)   # parsed once, not in every batch
-        # From pinned memory a copy to a GPU runs while the CPU goes on; to the CPU it must be complete before use.
-        self.non_blocking = self.device.type == 'cuda'
+        self.non_blocking = self.device.type == 'cuda'   # a copy to the CPU must be complete before it is used
     def before_fit(self, learn):
         if hasattr(learn.model, 'to'): learn.model.to(self.device)
     def before_batch(self, learn): learn.batch = to_device(learn.batch, self.device, self.non_blocking)
@@ -386,10 +220,7 @@ class DeviceCB(Callback):
 # %% ../nbs/04_learner.ipynb #09724a7a
 def detached(x):
     "A tensor, or the tensors in a (nested) list, tuple or dict, detached from the autograd graph."
-    if isinstance(x, torch.Tensor): return x.detach()
-    if isinstance(x, dict): return {k: detached(v) for k,v in x.items()}
-    if isinstance(x, (list, tuple)): return type(x)(detached(o) for o in x)
-    return x
+    return apply_tensors(torch.Tensor.detach, x)
 
 def to_cpu(x):
     "Detach a tensor (or the tensors in a list, tuple or dict) and move it to the CPU."
@@ -407,15 +238,10 @@ class MetricsCB(Callback):
     "Track metrics (`Metric` objects or torcheval metrics) and the loss; log them per epoch in `logs`."
     def __init__(self, *ms, **metrics):
         for o in ms: metrics[fc.camel2snake(type(o).__name__)] = o
-        self.metrics = metrics
-        self.all_metrics = copy(metrics)
+        self.metrics,self.all_metrics,self.logs = metrics,copy(metrics),[]
         self.all_metrics['loss'] = self.loss = Metric()
-        self.logs = []
-
     def _log(self, d): print(fmt_log(d))
-    def before_fit(self, learn):
-        learn.metrics = self
-        self.logs = []
+    def before_fit(self, learn): learn.metrics,self.logs = self,[]
     def before_epoch(self, learn):
         for m in self.all_metrics.values(): m.reset()
     def after_batch(self, learn):
@@ -432,22 +258,18 @@ class MetricsCB(Callback):
         self._log(log)
 
 # %% ../nbs/04_learner.ipynb #e6354e91
-from fastprogress.core import in_notebook
-
 class ProgressCB(Callback):
-    "Progress bars, the running loss and an optional live loss plot in notebooks; plain lines elsewhere."
+    "Progress bars with the loss, and an optional live loss plot, in notebooks; a line per epoch elsewhere."
     order = MetricsCB.order+1
-    def __init__(self, plot=False, every=30, notebook=None, beta=0.9):
-        self.plot,self.every,self.beta = plot,every,beta
+    def __init__(self, plot=False, notebook=None):
+        self.plot,self.fitting,self.losses,self.val_losses = plot,False,[],[]
         self.notebook = in_notebook() if notebook is None else notebook
-        self.losses,self.val_losses,self.fitting = [],[],False
 
     def before_fit(self, learn):
         self.losses,self.val_losses,self.unread,self.first = [],[],[],True
-        self.smooth,self.n_smooth,self.t_fit = 0.,0,time.perf_counter()
         if hasattr(learn, 'metrics'): learn.metrics._log = self._log
         if self.notebook:
-            from fastprogress.fastprogress import NBMasterBar
+            from fastprogress.fastprogress import NBMasterBar   # imports fasthtml: only where it is needed
             learn.epochs = self.mbar = NBMasterBar(learn.epochs)
         self.fitting = True   # there is something for `cleanup_fit` to close
 
@@ -459,7 +281,7 @@ class ProgressCB(Callback):
         self.mbar.write([f'{v:.4f}' if isinstance(v, float) else str(v) for v in d.values()], table=True)
 
     def before_epoch(self, learn):
-        self.t_epoch = self.t_line = time.perf_counter()
+        self.t_epoch = time.perf_counter()
         if self.notebook:
             from fastprogress.fastprogress import NBProgressBar
             learn.dl = NBProgressBar(learn.dl, leave=False, parent=self.mbar)
@@ -467,46 +289,35 @@ class ProgressCB(Callback):
     def after_batch(self, learn):
         if not learn.training: return
         self.unread.append(learn.loss.detach())
-        if len(self.unread) == 10: self._read(learn)
+        if len(self.unread) == 10: self._read(learn)   # ten at a time: on a GPU, reading a value waits for it
 
     def _read(self, learn):
-        "Move the unread losses into `losses` and the running loss, and show it: on the bar, the plot, or a line."
         if not self.unread: return
-        for loss in torch.stack(self.unread).tolist():
-            self.losses.append(loss)
-            self.n_smooth += 1
-            self.smooth = self.beta*self.smooth + (1-self.beta)*loss
+        self.losses += torch.stack(self.unread).tolist()
         self.unread = []
-        running = self.smooth/(1-self.beta**self.n_smooth)
-        if self.notebook:
-            learn.dl.comment = f'loss {running:.3f}'
-            if self.plot: self._update_graph(learn)
-        elif time.perf_counter()-self.t_line > self.every:
-            self.t_line = time.perf_counter()
-            print(f'epoch {learn.epoch} | batch {learn.iter+1}/{len(learn.dl)} | running loss {running:.4f}', flush=True)
+        if not self.notebook: return
+        learn.dl.comment = f'loss {self.losses[-1]:.3f}'
+        if self.plot: self.mbar.update_graph(self._graph(learn))
 
     def cleanup_epoch(self, learn): self._read(learn)   # the last few of the epoch, even when it was cancelled
 
     def after_epoch(self, learn):
-        if not learn.training and hasattr(learn, 'metrics'):
-            self.val_losses.append(metric_value(learn.metrics.loss))
-            if self.plot and self.notebook: self._update_graph(learn)
+        if learn.training or not hasattr(learn, 'metrics'): return
+        self.val_losses.append(metric_value(learn.metrics.loss))
+        if self.plot and self.notebook: self.mbar.update_graph(self._graph(learn))
 
     def _graph(self, learn):
         n = len(learn.dls.train)
         return [[range(len(self.losses)), self.losses], [[(i+1)*n for i in range(len(self.val_losses))], self.val_losses]]
 
-    def _update_graph(self, learn): self.mbar.update_graph(self._graph(learn))
-
     def cleanup_fit(self, learn):
         if not self.fitting: return   # the fit stopped before this callback's `before_fit`: nothing was set up
         self.fitting = False
-        if self.notebook: self.mbar.on_iter_end()
-        elif self.plot and self.losses:
-            fig,ax = plt.subplots(figsize=(5,3))
-            for (x,y),lbl in zip(self._graph(learn), ('train', 'valid')): ax.plot(x, y, label=lbl)
-            ax.set_xlabel('batch'); ax.set_ylabel('loss'); ax.legend()
-            plt.show()
+        if self.notebook: return self.mbar.on_iter_end()
+        if not (self.plot and self.losses): return
+        _,ax = plt.subplots(figsize=(5,3))
+        for (x,y),lbl in zip(self._graph(learn), ('train', 'valid')): ax.plot(x, y, label=lbl)
+        ax.set_xlabel('batch'); ax.set_ylabel('loss'); ax.legend(); plt.show()
 
 # %% ../nbs/04_learner.ipynb #6379abbc
 class SingleBatchCB(Callback):
@@ -528,57 +339,21 @@ class MomentumLearner(TrainLearner):
     def __init__(self, model, dls, loss_func, lr=0.1, cbs=None, opt_func=optim.SGD, mom=0.85):
         self.mom = mom
         super().__init__(model, dls, loss_func, lr, cbs, opt_func)
-
+    @torch.no_grad()
     def zero_grad(self):
-        with torch.no_grad():
-            for p in self.model.parameters():
-                if p.grad is not None: p.grad *= self.mom
-
-# %% ../nbs/04_learner.ipynb #4d9285d4
-class LRFinderCB(Callback):
-    "Grow the learning rate by `gamma` per batch, record the losses, stop when the loss passes `max_mult` times its minimum."
-    def __init__(self, gamma=1.3, max_mult=3): fc.store_attr()
-    def before_fit(self, learn):
-        self.sched = ExponentialLR(learn.opt, self.gamma)
-        self.lrs,self.losses = [],[]
-        self.min = math.inf
-    def after_batch(self, learn):
-        if not learn.training: raise CancelEpochException()
-        self.lrs.append(learn.opt.param_groups[0]['lr'])
-        loss = float(to_cpu(learn.loss))
-        self.losses.append(loss)
-        self.min = min(self.min, loss)
-        if math.isnan(loss) or loss > self.min*self.max_mult: raise CancelFitException()
-        self.sched.step()
-    def plot(self, ax=None):
-        "The loss against the learning rate, on a log scale."
-        if ax is None: _,ax = plt.subplots(figsize=(5,3))
-        ax.plot(self.lrs, self.losses)
-        ax.set_xscale('log'); ax.set_xlabel('learning rate'); ax.set_ylabel('loss')
-        return ax
-
-@patch
-def lr_find(self:Learner, gamma=1.3, max_mult=3, start_lr=1e-5, max_epochs=10, plot=True):
-    "Train with a growing learning rate until the loss explodes; plot loss against lr; restore the weights and optimizer."
-    state,opt = {k: v.clone() for k,v in self.model.state_dict().items()},self.opt
-    cb = LRFinderCB(gamma=gamma, max_mult=max_mult)
-    try: self.fit(max_epochs, lr=start_lr, cbs=cb, reset_opt=True)
-    except (LossError, GradError): pass   # the loss or the gradients went NaN or inf: that is where the search ends
-    finally: self.model.load_state_dict(state); self.opt = opt
-    if plot: cb.plot()
-    return cb
+        for p in self.model.parameters():
+            if p.grad is not None: p.grad *= self.mom
 
 # %% ../nbs/04_learner.ipynb #1bd67169
 class BaseSchedCB(Callback):
-    "Make the scheduler `sched(opt)` when the fit starts; `_step` steps it in training, recording the learning rates in `lrs`."
+    "Make the scheduler `sched(opt)` when the fit starts; `_step` records the lr in `lrs`, then steps it, in training."
     def __init__(self, sched): self.sched = sched
-    def before_fit(self, learn):
-        self.schedo = self.sched(learn.opt)
-        self.lrs = []
+    def before_fit(self, learn): self.schedo,self.lrs = self.sched(learn.opt),[]
     def _step(self, learn):
         if not learn.training: return
         self.lrs.append(learn.opt.param_groups[0]['lr'])
-        self.schedo.step()
+        self._advance(learn)
+    def _advance(self, learn): self.schedo.step()
     def state_dict(self):
         "Where the schedule is, for a checkpoint (nothing before the first fit)."
         return dict(sched=self.schedo.state_dict()) if hasattr(self, 'schedo') else {}
@@ -591,9 +366,9 @@ class BatchSchedCB(BaseSchedCB):
 
 # %% ../nbs/04_learner.ipynb #f6285692
 class OneCycleCB(BatchSchedCB):
-    "One-cycle up to `max_lr` (default: the learner's `lr`) over the fit's training batches, or over a budget of `steps` batches or `secs` seconds of training, which then ends the fit."
+    "One-cycle up to `max_lr` (default: the learner's `lr`) over the fit, or over a budget of `steps` batches or `secs` seconds."
     def __init__(self, max_lr=None, steps=None, secs=None, **kwargs):
-        if steps is not None and secs is not None: raise ValueError(f"OneCycleCB takes one budget, got steps={steps} and secs={secs}; drop one")
+        if steps is not None and secs is not None: raise ValueError(f"OneCycleCB takes one budget, got steps={steps} and secs={secs}")
         self.max_lr,self.steps,self.secs,self.kwargs = max_lr,steps,secs,kwargs
     def before_fit(self, learn):
         # A budget in seconds is cut into 1,000 ticks of the schedule; each batch moves it on to the time spent.
@@ -604,14 +379,12 @@ class OneCycleCB(BatchSchedCB):
     def before_epoch(self, learn): self.t_epoch = time.perf_counter()
     def after_epoch(self, learn):
         if learn.training: self.spent += time.perf_counter()-self.t_epoch
-    def after_batch(self, learn):
-        if not learn.training: return
-        self.lrs.append(learn.opt.param_groups[0]['lr'])
+    def _advance(self, learn):
         self.n += 1
         done = (self.spent + time.perf_counter()-self.t_epoch)/self.secs if self.secs else self.n/self.total
         tick = min(int(done*self.total), self.total) if self.secs else self.n
         while self.schedo.last_epoch < tick: self.schedo.step()
-        if (self.steps or self.secs) and done >= 1: raise CancelFitException()
+        if (self.steps or self.secs) and done >= 1: raise CancelFitException()   # the budget is spent
     def state_dict(self):
         sd = super().state_dict()
         return dict(sd, n=self.n, spent=self.spent) if sd else sd
@@ -619,137 +392,37 @@ class OneCycleCB(BatchSchedCB):
         super().load_state_dict(sd)
         if sd: self.n,self.spent = sd['n'],sd['spent']
 
-# %% ../nbs/04_learner.ipynb #df3d3446
-class CheckpointError(RuntimeError):
-    "A checkpoint file that cannot be loaded into this learner"
-
-def _causes(e):
-    "`e`, then the exception it was raised from or while handling, and so on."
-    seen = set()
-    while e is not None and id(e) not in seen:
-        yield e
-        seen.add(id(e))
-        e = e.__cause__ or e.__context__
-
-def _stateful(learn):
-    "The callbacks of `learn` that have a state to checkpoint, in `order`."
-    return [cb for cb in sorted(learn.cbs, key=attrgetter('order')) if hasattr(cb, 'state_dict')]
-
-def _opt_name(opt) -> str:
-    "The class of the optimizer `opt` by module and name, `torch.optim.adam.Adam`: other modules have an `Adam` too."
-    return f'{type(opt).__module__}.{type(opt).__qualname__}'
-
-def save_checkpoint(learn, path, epochs_done=None):
-    "Save the weights, optimizer, lr, epochs done, RNG state and callbacks' states of `learn` to `path`, atomically."
-    path,opt = Path(path),learn.opt
-    state = dict(model=learn.model.state_dict(), opt=opt.state_dict() if opt else None, opt_type=_opt_name(opt) if opt else None,
-                 lr=learn.fit_lr, epoch=learn.epoch+1 if epochs_done is None else epochs_done, rng=torch.get_rng_state(),
-                 cbs=[(type(cb).__name__, cb.state_dict()) for cb in _stateful(learn)])
-    tmp = temp_beside(path)   # in the same folder, so that the rename below is atomic
-    try:
-        with open(tmp, 'wb') as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        # torch.save reports what stopped its writer as a RuntimeError of its own: look for a Ctrl-C or a full disk in it
-        kept = f"the checkpoint at {path} is as it was" if path.exists() else f"no checkpoint was written to {path}"
-        if any(isinstance(c, KeyboardInterrupt) for c in _causes(e)):
-            raise KeyboardInterrupt(f"Interrupted while saving a checkpoint: {kept}, and the partial file is removed.") from None
-        if any(isinstance(c, OSError) and c.errno == errno.ENOSPC or 'No space left' in str(c) for c in _causes(e)):
-            raise OSError(errno.ENOSPC, f"The disk is full: no room to save a checkpoint to {path}; {kept}. Free some space, "
-                                        f"then save again.") from e
-        raise
-    finally:
-        if tmp.exists(): tmp.unlink()
-
-# %% ../nbs/04_learner.ipynb #d1995bb5
-def _check_weights(path, sd, model):
-    "Raise `CheckpointError` unless the weights `sd` from `path` fit `model`: the same names, with the same shapes."
-    own = model.state_dict()
-    missing,extra = [k for k in own if k not in sd],[k for k in sd if k not in own]
-    other = [f"{k} is {tuple(sd[k].shape)} there and {tuple(v.shape)} here" for k,v in own.items() if k in sd and sd[k].shape != v.shape]
-    if not (missing or extra or other): return
-    what = []
-    if missing: what.append(f"the model has {_few(missing)}, which the file lacks")
-    if extra: what.append(f"the file has {_few(extra)}, which the model lacks")
-    if other: what.append(f"other shapes: {_few(other)}")
-    raise CheckpointError(f"{path} holds the weights of another model: {'; '.join(what)}. Build the model it was saved from "
-                          f"to load it; to start afresh, delete it or fit without resume=True.")
-
-def _check_opt(path, state, opt):
-    "Raise `CheckpointError` unless the optimizer state in `state`, from `path`, fits `opt`: the same type and parameters."
-    kind,have,groups = state.get('opt_type'),_opt_name(opt),state['opt']['param_groups']
-    lacks = [k for k in opt.defaults if not all(k in g for g in groups)]
-    same = kind in (None, have, type(opt).__name__)   # a bare class name: saved by an older miniai
-    if not same or (kind is None and lacks):
-        raise CheckpointError(f"{path} holds the state of {'an optimizer of type '+kind if kind else 'another type of optimizer'}, "
-                              f"and this learner's is {have}{' (the file lacks '+_few(lacks)+')' if lacks else ''}: that state "
-                              f"would not fit it. Give the learner the optimizer it was saved with"
-                              f"{' (opt_func='+kind+')' if kind else ''}, or load the weights alone with "
-                              f"load_checkpoint(learn, path, opt=False) and fit without resume=True.")
-    ns,own = [len(g['params']) for g in groups],[len(g['params']) for g in opt.param_groups]
-    if ns != own: raise CheckpointError(f"{path} holds an optimizer for groups of {ns} parameters, and this learner's has {own}: "
-                                        f"it was saved from another model. Build the model it was saved from to load it.")
-
-def _read_checkpoint(learn, path, opt=True) -> dict:
-    "The checkpoint at `path`, checked against `learn` before anything is loaded: the file, the weights and, if `opt`, the optimizer."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"No checkpoint at {path}; save one with save_checkpoint or CheckpointCB first")
-    try: state = torch.load(path, map_location='cpu', weights_only=True)
-    except (PermissionError, IsADirectoryError): raise
-    except Exception as e:
-        n = path.stat().st_size
-        if n and zipfile.is_zipfile(path): raise CheckpointError(f"{path} cannot be read as a checkpoint: {type(e).__name__}: {e}") from e
-        raise CheckpointError(f"{path} is not a complete checkpoint ({n} bytes, not a whole file of torch.save): truncated or "
-                              f"empty. It was probably cut off during a save; delete it, or use an older one.") from e
-    if not (isinstance(state, dict) and {'model', 'epoch', 'rng'} <= set(state)):
-        keys = f" with the keys {_few(list(state))}" if isinstance(state, dict) else ''
-        raise CheckpointError(f"{path} is not a checkpoint of save_checkpoint, which is a dict with model, opt, epoch and rng: it "
-                              f"holds an object of type {type(state).__name__}{keys}. Bare weights load with learn.model.load_state_dict(torch.load(path)).")
-    _check_weights(path, state['model'], learn.model)
-    if opt and state.get('opt') is not None:
-        # an optimizer to load the state into; the next fit carries it on
-        if learn.opt is None and learn.opt_func is not None: learn.opt = learn.opt_func(learn.model.parameters(), learn.lr)
-        if learn.opt is not None: _check_opt(path, state, learn.opt)
-    return state
-
-def _load_state(learn, state, rng=True, opt=True):
-    "Load the checked checkpoint `state` into `learn`."
-    learn.model.load_state_dict(state['model'])
-    if opt and learn.opt is not None and state['opt'] is not None: learn.opt.load_state_dict(state['opt'])
-    if rng: torch.set_rng_state(state['rng'])
-
-def load_checkpoint(learn, path, rng=True, opt=True) -> int:
-    "Load a checkpoint into `learn`: the weights, the optimizer's state if `opt`, the RNG state if `rng`; return the epochs done."
-    state = _read_checkpoint(learn, path, opt)
-    _load_state(learn, state, rng, opt)
-    return state['epoch']
-
-# %% ../nbs/04_learner.ipynb #7eaddcd3
-class CheckpointCB(Callback):
-    "Save a checkpoint to `path` after each epoch; with `resume`, continue the run saved there, if any."
-    # After DeviceCB has moved the model and the schedulers exist (order 0): they get their state back too. Before
-    # ProgressCB wraps `learn.epochs` (order 1).
-    order = 0.5
-    def __init__(self, path, resume=False): self.path,self.resume = Path(path),resume
+# %% ../nbs/04_learner.ipynb #4d9285d4
+class LRFinderCB(BatchSchedCB):
+    "Grow the learning rate by `gamma` per batch, record the losses, stop when the loss passes `max_mult` times its minimum."
+    def __init__(self, gamma=1.3, max_mult=3):
+        super().__init__(partial(ExponentialLR, gamma=gamma))
+        self.gamma,self.max_mult = gamma,max_mult
     def before_fit(self, learn):
-        if not (self.resume and self.path.exists()): return
-        state,cbs = _read_checkpoint(learn, self.path),_stateful(learn)
-        saved,have = [nm for nm,_ in state.get('cbs', [])],[type(cb).__name__ for cb in cbs]
-        differ = []
-        if state.get('lr') not in (None, learn.fit_lr):
-            differ.append(f"it was saved by a fit at lr={state['lr']}, and this fit is at lr={learn.fit_lr}")
-        if 'cbs' in state and saved != have: differ.append(f"it holds the state of the callbacks {saved}, and this fit has {have}")
-        if state['epoch'] > learn.n_epochs:
-            differ.append(f"it has {state['epoch']} epochs done, more than this fit's n_epochs={learn.n_epochs}")
-        if differ: raise CheckpointError(f"{self.path} is not a run of this fit: {'; '.join(differ)}. Resuming continues the saved "
-                                         f"run as it was, so call fit as it was called then. To train on otherwise, load the "
-                                         f"checkpoint by hand (load_checkpoint) and fit; to start over, fit without resume=True.")
-        _load_state(learn, state)
-        for cb,(_,sd) in zip(cbs, state.get('cbs', [])): cb.load_state_dict(sd)
-        learn.epochs = range(state['epoch'], learn.n_epochs)
-    # Saved after training and again after validation: the valid `DataLoader` draws from the RNG too, so only
-    # the second save holds the RNG state the next epoch starts from.
-    def after_epoch(self, learn): save_checkpoint(learn, self.path)
+        super().before_fit(learn)
+        self.losses,self.min = [],math.inf
+    def after_batch(self, learn):
+        if not learn.training: raise CancelEpochException()
+        self._step(learn)
+    def _advance(self, learn):
+        self.losses.append(loss := float(to_cpu(learn.loss)))
+        self.min = min(self.min, loss)
+        if math.isnan(loss) or loss > self.min*self.max_mult: raise CancelFitException()
+        self.schedo.step()
+    def plot(self, ax=None):
+        "The loss against the learning rate, on a log scale."
+        if ax is None: _,ax = plt.subplots(figsize=(5,3))
+        ax.plot(self.lrs, self.losses)
+        ax.set(xscale='log', xlabel='learning rate', ylabel='loss')
+        return ax
+
+@patch
+def lr_find(self:Learner, gamma=1.3, max_mult=3, start_lr=1e-5, max_epochs=10, plot=True):
+    "Train with a growing learning rate until the loss explodes; plot loss against lr; restore the weights and optimizer."
+    state,opt = {k: v.clone() for k,v in self.model.state_dict().items()},self.opt
+    cb = LRFinderCB(gamma=gamma, max_mult=max_mult)
+    try: self.fit(max_epochs, lr=start_lr, cbs=cb, reset_opt=True)
+    except (LossError, GradError): pass   # the loss or the gradients went NaN or inf: that is where the search ends
+    finally: self.model.load_state_dict(state); self.opt = opt
+    if plot: cb.plot()
+    return cb

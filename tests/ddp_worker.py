@@ -8,7 +8,8 @@ import torch, torch.distributed as dist, torch.nn.functional as F
 from torch import nn, optim
 from miniai.datasets import load_dsd, fast_dls
 from miniai.conv import conv
-from miniai.learner import Learner, Callback, TrainCB, DeviceCB, MetricsCB, CheckpointCB, Accuracy
+from miniai.learner import Learner, Callback, TrainCB, DeviceCB, MetricsCB, Accuracy
+from miniai.checkpoint import CheckpointCB
 from miniai.accel import MixedPrecisionCB, ChannelsLastCB
 from miniai.distributed import DDPCB, shard_dl, rank
 
