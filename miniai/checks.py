@@ -32,7 +32,10 @@ def _label_hint(preds, batch):
             if lo < 0 or hi >= n: return f"its labels run from {int(lo)} to {int(hi)}, but the model gives {n} scores per item"
 
 # %% ../nbs/03a_checks.ipynb #e9d8c31d
-def _finite(x) -> bool: return math.isfinite(x.item()) if x.numel() == 1 else bool(x.isfinite().all())
+def _finite(x) -> bool:
+    "Whether the tensor `x` (dense or sparse) holds no NaN or inf."
+    if x.is_sparse: x = x.coalesce().values()
+    return math.isfinite(x.item()) if x.numel() == 1 else bool(x.isfinite().all())
 
 def where(learn) -> str:
     "Where the fit of `learn` is, for error messages."
@@ -46,11 +49,13 @@ def check_loss(learn):
 def check_gradients(learn):
     "Raise `GradError` if a gradient of the parameters in `learn.opt` is NaN or infinite."
     grads = [p.grad for g in learn.opt.param_groups for p in g['params'] if p.grad is not None]
-    if not grads: return
-    tops = torch._foreach_norm(grads, math.inf)   # each gradient's largest size, NaN if it holds a NaN: one fused reduction
+    dense = [g for g in grads if not g.is_sparse]
+    tops = list(torch._foreach_norm(dense, math.inf)) if dense else []   # each one's largest size, NaN if it holds one
+    tops += [g.coalesce().values().abs().amax() if g._nnz() else g.new_zeros(()) for g in grads if g.is_sparse]
+    if not tops: return
     # On the CPU, reading each number costs less than one more operation to gather them
-    if tops[0].device.type in learn.check_now_on and all(math.isfinite(t.item()) for t in tops): return
-    _check(learn, torch.stack(tops).max(), grad_error)
+    if all(t.device.type in learn.check_now_on for t in tops) and all(math.isfinite(t.item()) for t in tops): return
+    _check(learn, torch.stack([t.float().to(tops[0].device) for t in tops]).amax(), grad_error)
 
 def _check(learn, x, error):
     "Raise `error` if the tensor `x` holds NaN or inf: at once on `check_now_on` devices, else at the next read."
@@ -115,12 +120,17 @@ def no_batches(nm, dl) -> ValueError:
            f"drops that batch" if getattr(bs, 'drop_last', False) and size and n and n < size else "check its dataset and sampler")
     return ValueError(f"dls.{nm} gives no batches, so the fit would {'train' if nm == 'train' else 'validate'} on nothing: {why}.")
 
-def check_fit(learn, n_epochs, train, valid):
-    "Raise a clear error for a fit of `learn` that could only fail later, or train on nothing."
+def check_fit(learn, n_epochs, train, valid, lr=None):
+    "Raise a clear error for a fit of `learn` (at `lr`) that could only fail later, or train on nothing."
     if not n_epochs >= 1: raise ValueError(f"fit needs 1 epoch or more, got n_epochs={n_epochs!r}")
     if not (train or valid): raise ValueError("fit(train=False, valid=False) has nothing to do: train, validate, or both")
     if train and learn.opt is None and learn.opt_func is None:
         raise ValueError("The learner has no optimizer (opt_func=None): pass one, or fit(train=False) to validate only.")
+    if train and isinstance(lr, (int, float)) and not (math.isfinite(lr) and lr >= 0):
+        raise ValueError(f"fit needs a learning rate >= 0, got lr={lr}: NaN would fill the weights, a negative one climbs the loss.")
+    if train and not any(p.requires_grad for p in learn.model.parameters()):
+        raise ValueError("Every parameter of the model is frozen (requires_grad=False), so training would change nothing: "
+                         "unfreeze some with p.requires_grad_(), or fit(train=False) to validate only.")
     for nm in [nm for nm,on in (('train',train), ('valid',valid)) if on]:
         if (dl := getattr(learn.dls, nm, None)) is None:
             raise ValueError(f"dls has no {nm!r} DataLoader, it is a {type(learn.dls).__name__}: pass DataLoaders(train_dl, valid_dl).")

@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #38404d53
 from __future__ import annotations
-import math, sys, time
+import math, sys, time, warnings
 from copy import copy
 from functools import partial, wraps
 from operator import attrgetter
@@ -193,7 +193,7 @@ def fit(self:Learner, n_epochs=1, train=True, valid=True, cbs=None, lr=None, res
     cbs = fc.listify(cbs)
     self.cbs = self.cbs + cbs
     try:
-        check_fit(self, n_epochs, train, valid)
+        check_fit(self, n_epochs, train, valid, self.lr if lr is None else lr)
         self.n_epochs,self.epochs,self.epoch,self.iter = n_epochs,range(n_epochs),0,0
         self._table_cbs,self._unread = None,[]   # a new table of callback methods, and no check pending
         self.fit_lr = self.lr if lr is None else lr
@@ -369,10 +369,17 @@ class OneCycleCB(BatchSchedCB):
     "One-cycle up to `max_lr` (default: the learner's `lr`) over the fit, or over a budget of `steps` batches or `secs` seconds."
     def __init__(self, max_lr=None, steps=None, secs=None, **kwargs):
         if steps is not None and secs is not None: raise ValueError(f"OneCycleCB takes one budget, got steps={steps} and secs={secs}")
+        for nm,v in (('max_lr',max_lr), ('steps',steps), ('secs',secs)):
+            if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"OneCycleCB needs {nm} > 0, got {nm}={v!r}")
         self.max_lr,self.steps,self.secs,self.kwargs = max_lr,steps,secs,kwargs
     def before_fit(self, learn):
+        n = len(learn.dls.train)*learn.n_epochs
+        if self.steps and self.steps > n:
+            raise ValueError(f"OneCycleCB(steps={self.steps}) needs more batches than this fit has ({n}): the cycle would stop "
+                             f"half-way. Ask fit for more epochs, or for fewer steps.")
         # A budget in seconds is cut into 1,000 ticks of the schedule; each batch moves it on to the time spent.
-        self.total = 1000 if self.secs else self.steps or len(learn.dls.train)*learn.n_epochs
+        self.total = 1000 if self.secs else self.steps or n
         self.sched = partial(OneCycleLR, max_lr=self.max_lr or learn.lr, total_steps=self.total, **self.kwargs)
         super().before_fit(learn)
         self.n,self.spent = 0,0.
@@ -385,10 +392,16 @@ class OneCycleCB(BatchSchedCB):
         tick = min(int(done*self.total), self.total) if self.secs else self.n
         while self.schedo.last_epoch < tick: self.schedo.step()
         if (self.steps or self.secs) and done >= 1: raise CancelFitException()   # the budget is spent
+    def after_fit(self, learn):   # the epochs ran out before the budget did
+        if self.secs and self.lrs: warnings.warn(f"OneCycleCB(secs={self.secs}) trained {self.spent:.1f}s before the fit's {learn.n_epochs} "
+                                    f"epochs ended, so its cycle stopped at lr {self.lrs[-1]:.2g}: ask fit for more epochs.")
     def state_dict(self):
         sd = super().state_dict()
-        return dict(sd, n=self.n, spent=self.spent) if sd else sd
+        return dict(sd, n=self.n, spent=self.spent, total=self.total) if sd else sd
     def load_state_dict(self, sd):
+        if sd and sd.get('total', self.total) != self.total:
+            raise ValueError(f"The saved one-cycle schedule spans {sd['total']} steps, and this fit's {self.total}: the data, "
+                             f"n_epochs or the budget changed.")
         super().load_state_dict(sd)
         if sd: self.n,self.spent = sd['n'],sd['spent']
 
