@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .datasets import *
 from .conv import *
 from .learner import *
-from .resnet import resnet
+from .resnet import ResBlock, resnet
 from .augment import AugmentCB, RandCrop, RandFlip, shift_views
 
 # %% auto #0
@@ -157,7 +157,8 @@ def recipe_learner(dls, nfs=(12,24,48,96), lr=1e-2, wd=0.05, ls=0.1, mixed=True,
     cbs = [DeviceCB(device), AugmentCB(nn.Sequential(RandCrop(2), RandFlip())), ChannelsLastCB(),
            MixedPrecisionCB(device=device) if mixed else TrainCB(), MetricsCB(accuracy=Accuracy()),
            *([ThreadsCB()] if threads else []), *cbs]
-    return Learner(resnet(nfs), dls, partial(F.cross_entropy, label_smoothing=ls), lr=lr, cbs=cbs,
+    block = partial(ResBlock, stride_first=True, id_norm=nn.BatchNorm2d)   # He et al.'s block: see 07_resnet
+    return Learner(resnet(nfs, block=block), dls, partial(F.cross_entropy, label_smoothing=ls), lr=lr, cbs=cbs,
                    opt_func=partial(optim.AdamW, weight_decay=wd))
 
 def fit_budget(learn, tflops=None, secs=None, pct_start=0.25, cbs=()):

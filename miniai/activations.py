@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/activations.html.md"""
 
 # %% ../nbs/10_activations.ipynb #5c6adff1
 from __future__ import annotations
-import random
+import random, warnings
 from functools import partial
 import fastcore.all as fc
 from fastcore.basics import patch
@@ -84,10 +84,11 @@ class HooksCallback(Callback):
     def before_fit(self, learn):
         self.hooks.remove()
         mods = self.mods or find_mods(learn.model, self.mod_filter)
-        if not mods:
-            kinds = sorted({type(m).__name__ for m in learn.model.modules()})
-            raise ValueError(f"{type(self).__name__} found no module to hook: mod_filter={self.mod_filter!r} picks none of the "
-                             f"model's, which are {', '.join(kinds)}. Give a type the model has, or the modules as mods=[...].")
+        if not mods:   # as the course's `ActivationStats(fc.risinstance(GeneralRelu))` on a timm model: train on
+            nm = getattr(self.mod_filter, '__name__', self.mod_filter)
+            warnings.warn(f"{type(self).__name__} hooks nothing: mod_filter={nm} picks no module of this "
+                          f"{type(learn.model).__name__}. The fit goes on without it; give a type the model has, "
+                          f"or the modules as mods=[...].")
         self.hooks = Hooks(mods, partial(self._hookfunc, learn))
 
     def _hookfunc(self, learn, *args, **kwargs):
@@ -138,10 +139,11 @@ class ActivationStats(HooksCallback):
 
     def layer_stats(self):
         "The stats as tensors: `mean`, `std` and `near_zero` of shape (layers, batches), `hist` of shape (layers, batches, nbins)."
+        if not len(self):
+            raise ValueError("No layers hooked: fit with this callback first, with a mod_filter that picks some")
         idle = [i for i,h in enumerate(self) if not getattr(h, 'stats', None)]
-        if not len(self) or idle:
-            raise ValueError(f"No stats for layer(s) {idle or 'any'}: fit with this callback first (a layer a fit never runs "
-                             f"records nothing; mod_filter can leave it out)")
+        if idle: raise ValueError(f"No stats for layer(s) {idle}: a layer a fit never runs records nothing; "
+                                  "mod_filter can leave it out")
         res = [torch.stack([torch.stack(h.stats[i]).cpu() for h in self]) for i in range(4)]
         return dict(mean=res[0], std=res[1], hist=res[2], near_zero=res[3])
 

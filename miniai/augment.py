@@ -1,4 +1,4 @@
-"""Random crops, flips and erased rectangles, drawn per image for a whole batch at once on the batch's device; a callback that augments training batches; test-time augmentation.
+"""Random crops, flips, erased and copied rectangles, drawn per image for a whole batch at once on the batch's device; a callback that augments training batches; a look at what the model gets; test-time augmentation.
 
 Docs: https://miniai.github.io/miniai/augment.html.md"""
 
@@ -19,14 +19,17 @@ from .conv import *
 from .learner import *
 
 # %% auto #0
-__all__ = ['rand_crop', 'hflip', 'rand_flip', 'rand_erase', 'BatchTfm', 'RandCrop', 'RandFlip', 'RandErase', 'tfm_batch',
-           'BatchTransformCB', 'AugmentCB', 'CapturePreds', 'shift', 'shift_views']
+__all__ = ['rand_crop', 'hflip', 'rand_flip', 'rand_erase', 'rand_copy', 'BatchTfm', 'RandCrop', 'RandFlip', 'RandErase',
+           'RandCopy', 'tfm_batch', 'BatchTransformCB', 'AugmentCB', 'CapturePreds', 'shift', 'shift_views']
 
 # %% ../nbs/08_augment.ipynb #df672d75
 def _check_batch(xb, nm):
     if xb.ndim != 4: raise ValueError(f"{nm} transforms a batch of images of shape (N,C,H,W); got shape {tuple(xb.shape)}. For one image use x[None].")
 
 def _is_cl(xb): return xb.is_contiguous(memory_format=torch.channels_last) and not xb.is_contiguous()
+def _format_of(res, xb):
+    "`res`, a new NCHW batch, in `xb`'s memory format: a channels-last batch (see `09_accel`) stays channels-last."
+    return res.contiguous(memory_format=torch.channels_last if _is_cl(xb) else torch.contiguous_format)
 
 def rand_crop(xb, pad=2, fill=None):
     "Move each image of `xb` by up to `pad` pixels each way: pad with `fill` (default: the batch minimum), cut a random window."
@@ -37,8 +40,7 @@ def rand_crop(xb, pad=2, fill=None):
     xp[..., pad:pad+h, pad:pad+w] = xb
     dy,dx = torch.randint(0, 2*pad+1, (2, n), device=xb.device)
     wins = xp.unfold(2, h, 1).unfold(3, w, 1)   # every HxW window, a view: (N, C, 2pad+1, 2pad+1, H, W)
-    # the indexing gives a new NCHW batch; keep a channels-last batch (see `09_accel`) channels-last
-    return wins[torch.arange(n, device=xb.device), :, dy, dx].contiguous(memory_format=torch.channels_last if _is_cl(xb) else torch.contiguous_format)
+    return _format_of(wins[torch.arange(n, device=xb.device), :, dy, dx], xb)
 
 # %% ../nbs/08_augment.ipynb #312a8d2f
 def hflip(xb):
@@ -52,25 +54,55 @@ def rand_flip(xb, p=0.5):
     return torch.where(flip[:,None,None,None], hflip(xb), xb)
 
 # %% ../nbs/08_augment.ipynb #1868ea37
-def _spans(n, k, sz, pct, device):
-    "Boolean masks (n,k,sz): for each of `n` images and `k` rectangles, a random span of 1 to `pct*sz` of `sz` positions."
+def _starts(ln, sz):
+    "A random start for each span of length `ln` from which it fits in `sz` positions."
+    return (torch.rand(ln.shape, device=ln.device)*(sz-ln+1)).long()
+
+def _span(n, k, sz, pct, device):
+    "Starts and lengths (n,k,1) of random spans of 1 to `pct*sz` of `sz` positions, for `n` images and `k` rectangles."
     ln = torch.randint(1, max(1, int(pct*sz))+1, (n,k,1), device=device)
-    st = (torch.rand(n, k, 1, device=device)*(sz-ln+1)).long()   # a start from which the span fits
-    i = torch.arange(sz, device=device)
+    return _starts(ln, sz), ln
+
+def _mask(st, ln, sz):
+    "Boolean masks (...,sz) of the spans that start at `st` and are `ln` long."
+    i = torch.arange(sz, device=st.device)
     return (i >= st) & (i < st+ln)
 
+def _n_rects(n, k, device):
+    "A mask (n,k,1) of which of `k` rectangles each of `n` images gets: the first 0 to `k` of them, as many as drawn."
+    return (torch.arange(k, device=device) < torch.randint(0, k+1, (n,1), device=device))[...,None]
+
 # %% ../nbs/08_augment.ipynb #12bf9b30
-def rand_erase(xb, pct=0.2, max_num=1, fill=None):
+def _check_rects(xb, nm, pct, max_num):
+    _check_batch(xb, nm)
+    if not 0 < pct <= 1: raise ValueError(f"{nm} needs 0 < pct <= 1 (the longest side, of the image's), got pct={pct}")
+    if max_num < 0: raise ValueError(f"{nm} needs max_num >= 0 (the most rectangles per image), got max_num={max_num}")
+
+def rand_erase(xb, pct=0.2, max_num=4, fill=None):
     "Fill 0 to `max_num` random rectangles (sides up to `pct` of the image's) of each image of `xb` with `fill` (default: the batch mean)."
-    _check_batch(xb, 'rand_erase')
-    if not 0 < pct <= 1: raise ValueError(f"rand_erase needs 0 < pct <= 1 (the longest side, as a fraction of the image's), got pct={pct}")
-    if max_num < 0: raise ValueError(f"rand_erase needs max_num >= 0 (the most rectangles per image), got max_num={max_num}")
+    _check_rects(xb, 'rand_erase', pct, max_num)
     n,c,h,w = xb.shape
-    num = torch.randint(0, max_num+1, (n,1), device=xb.device)    # how many rectangles each image gets
-    rows = _spans(n, max_num, h, pct, xb.device) & (torch.arange(max_num, device=xb.device) < num)[...,None]
-    cols = _spans(n, max_num, w, pct, xb.device)
+    on = _n_rects(n, max_num, xb.device)
+    rows = _mask(*_span(n, max_num, h, pct, xb.device), h) & on   # (N,k,H); empty for a rectangle an image does not get
+    cols = _mask(*_span(n, max_num, w, pct, xb.device), w)        # (N,k,W)
     mask = torch.bmm(rows.float().transpose(1,2), cols.float()) > 0   # (N,H,W): in one of the image's rectangles
     return torch.where(mask[:,None], xb.mean() if fill is None else fill, xb)
+
+# %% ../nbs/08_augment.ipynb #7c0e5a11
+def rand_copy(xb, pct=0.2, max_num=4):
+    "Copy 0 to `max_num` random rectangles (sides up to `pct` of the image's) of each image of `xb` elsewhere in it."
+    _check_rects(xb, 'rand_copy', pct, max_num)
+    n,c,h,w = xb.shape
+    on = _n_rects(n, max_num, xb.device)
+    (y0,ly),(x0,lx) = _span(n, max_num, h, pct, xb.device), _span(n, max_num, w, pct, xb.device)   # where each goes
+    dy,dx = _starts(ly, h)-y0, _starts(lx, w)-x0                     # (N,k,1): how far away each comes from
+    rows,cols = _mask(y0, ly, h) & on, _mask(x0, lx, w)          # (N,k,H), (N,k,W)
+    step = (dy*w + dx).int()                                     # the same, in pixels read row by row
+    off = torch.zeros(n, h, w, dtype=torch.int32, device=xb.device)
+    for k in range(max_num):   # a later rectangle lies over an earlier one
+        off = torch.where(rows[:,k,:,None] & cols[:,k,None,:], step[:,k,:,None], off)
+    src = (torch.arange(h*w, device=xb.device).view(h, w) + off).flatten(1).long()   # (N,H*W): the pixel each one takes
+    return _format_of(xb.flatten(2).gather(2, src[:,None].expand(-1, c, -1)).view(n, c, h, w), xb)
 
 # %% ../nbs/08_augment.ipynb #88518d7b
 class BatchTfm(nn.Module):
@@ -91,7 +123,11 @@ class RandFlip(BatchTfm):
 
 class RandErase(BatchTfm):
     "`rand_erase` as a module."
-    def __init__(self, pct=0.2, max_num=1): super().__init__(rand_erase, pct=pct, max_num=max_num)
+    def __init__(self, pct=0.2, max_num=4): super().__init__(rand_erase, pct=pct, max_num=max_num)
+
+class RandCopy(BatchTfm):
+    "`rand_copy` as a module."
+    def __init__(self, pct=0.2, max_num=4): super().__init__(rand_copy, pct=pct, max_num=max_num)
 
 # %% ../nbs/08_augment.ipynb #8b54752b
 def tfm_batch(b, tfm_x=fc.noop, tfm_y=fc.noop):
@@ -111,6 +147,44 @@ class AugmentCB(BatchTransformCB):
     def __init__(self, tfm_x):
         self.tfm_x = tfm_x
         super().__init__(partial(tfm_batch, tfm_x=tfm_x), on_val=False)
+
+# %% ../nbs/08_augment.ipynb #3a9d2c61
+class _BeforeModelCB(Callback):
+    "Stop the fit at its first batch once the other callbacks have prepared it: `learn.batch` is the model's input."
+    order = 100   # after the callbacks that prepare a batch (the shipped ones have orders up to 1)
+    def before_batch(self, learn): raise CancelFitException()
+
+@patch
+@fc.delegates(show_images)
+def show_image_batch(self:Learner, max_n=9, cbs=None, **kwargs):
+    "Show the first `max_n` images of a training batch as the callbacks (and the extra `cbs`) hand it to the model."
+    self.fit(1, valid=False, cbs=[_BeforeModelCB()]+fc.L(cbs))
+    show_images(to_cpu(self.batch[0][:max_n]).float(), **kwargs)
+
+# %% ../nbs/08_augment.ipynb #3a9d2c66
+def _flops(p, out):
+    "The course's estimate of the MFLOPS of parameter `p` of a module with output `out`: conv weights count per pixel."
+    return p.numel()*out.shape[-2]*out.shape[-1] if p.dim() == 4 else p.numel()
+
+@patch
+def summary(self:Learner):
+    "The course's markdown table of the model's top-level modules on a validation batch: input, output, params, MFLOPS."
+    rows,tot_p,tot_f = [],0,0.
+    def _f(mod, inp, outp):
+        nonlocal tot_p,tot_f
+        n,f = sum(p.numel() for p in mod.parameters()),sum(_flops(p, outp) for p in mod.parameters())/1e6
+        tot_p,tot_f = tot_p+n,tot_f+f
+        rows.append(f'|{type(mod).__name__}|{tuple(inp[0].shape)}|{tuple(outp.shape)}|{n}|{f:.1f}|')
+    hooks = [m.register_forward_hook(_f) for m in self.model.children()]
+    try: self.fit(1, train=False, cbs=SingleBatchCB())
+    finally:
+        for h in hooks: h.remove()
+    print(f"Tot params: {tot_p}; MFLOPS: {tot_f:.1f}")
+    res = '\n'.join(['|Module|Input|Output|Num params|MFLOPS|', '|--|--|--|--|--|', *rows])
+    if fc.in_ipython():
+        from IPython.display import Markdown
+        return Markdown(res)
+    print(res)
 
 # %% ../nbs/08_augment.ipynb #ce1080d6
 class CapturePreds(Callback):

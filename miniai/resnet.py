@@ -6,33 +6,41 @@ Docs: https://miniai.github.io/miniai/resnet.html.md"""
 
 # %% ../nbs/07_resnet.ipynb #124248ab
 from __future__ import annotations
+from functools import partial
 import torch
 from torch import nn
 import torch.nn.functional as F
 
 from .conv import *
+from .init import GeneralRelu
 
 # %% auto #0
-__all__ = ['ResBlock', 'resnet']
+__all__ = ['act_gr', 'ResBlock', 'resnet']
 
 # %% ../nbs/07_resnet.ipynb #869fc0a0
-class ResBlock(nn.Module):
-    "`act(convs(x) + idconv(x))`: two `conv_bn` layers and a shortcut, the identity or (pool and) 1x1 `conv_bn`."
-    def __init__(self, ni, nf, stride=1, ks=3, act=True):
-        super().__init__()
-        self.convs = nn.Sequential(conv_bn(ni, nf, ks, stride=stride, act=act), conv_bn(nf, nf, ks, act=False))
-        if ni==nf and stride==1: self.idconv = nn.Identity()
-        else:
-            # At stride 1 an Identity holds the pool's place, so the 1x1 conv is always `idconv.1` in the state dict.
-            pool = nn.AvgPool2d(stride, ceil_mode=True) if stride > 1 else nn.Identity()
-            self.idconv = nn.Sequential(pool, *conv_bn(ni, nf, ks=1, act=False))
-        self.act = nn.ReLU() if act is True else act() if act else nn.Identity()
+act_gr = partial(GeneralRelu, leak=0.1, sub=0.4)
 
-    def forward(self, x): return self.act(self.convs(x) + self.idconv(x))
+def _conv_block(ni, nf, stride, act=act_gr, norm=None, ks=3, stride_first=False):
+    "Two convs, the second without an activation; `stride` on the second, or on the first if `stride_first`."
+    s1,s2 = (stride,1) if stride_first else (1,stride)
+    return nn.Sequential(conv(ni, nf, stride=s1, act=act, norm=norm, ks=ks),
+                         conv(nf, nf, stride=s2, act=None, norm=norm, ks=ks))
+
+class ResBlock(nn.Module):
+    "`act(convs(x) + idconv(pool(x)))`: two convs; on the shortcut a pool if `stride`>1, a 1x1 conv if `ni!=nf`."
+    def __init__(self, ni, nf, stride=1, ks=3, act=act_gr, norm=None, stride_first=False, id_norm=None):
+        super().__init__()
+        self.convs = _conv_block(ni, nf, stride, act=act, norm=norm, ks=ks, stride_first=stride_first)
+        self.idconv = nn.Identity() if ni==nf else conv(ni, nf, ks=1, stride=1, act=None, norm=id_norm)
+        self.pool = nn.Identity() if stride==1 else nn.AvgPool2d(stride, ceil_mode=True)
+        self.act = act()
+
+    def forward(self, x): return self.act(self.convs(x) + self.idconv(self.pool(x)))
 
 # %% ../nbs/07_resnet.ipynb #86bdffc0
-def resnet(nfs=(16,32,64,128), n_in=1, n_out=10, n_blocks=1, drop=0.1, act=True, block=ResBlock):
-    "A stride-1 `conv_bn` stem, a stage of `n_blocks` blocks per width after `nfs[0]` (each halving the grid), pool, linear."
+def resnet(nfs=(16,32,64,128), n_in=1, n_out=10, n_blocks=1, drop=0.1, act=nn.ReLU, norm=nn.BatchNorm2d,
+           block=ResBlock):
+    "A stride-1 conv stem, a stage of `n_blocks` blocks per width after `nfs[0]` (each halving the grid), pool, linear."
     n_stages = len(nfs)-1
     ns = [n_blocks]*n_stages if isinstance(n_blocks, int) else list(n_blocks)
     if len(ns) != n_stages:
@@ -40,7 +48,7 @@ def resnet(nfs=(16,32,64,128), n_in=1, n_out=10, n_blocks=1, drop=0.1, act=True,
                          f"after the first), got {len(ns)} in n_blocks={n_blocks!r}; give {n_stages} counts or one int for all")
     if any(n < 1 for n in ns):
         raise ValueError(f"each stage needs at least one block (its first one changes the width), got n_blocks={n_blocks!r}")
-    layers = [conv_bn(n_in, nfs[0], act=act)]
+    layers = [conv(n_in, nfs[0], stride=1, act=act, norm=norm)]
     for ni,nf,n in zip(nfs, nfs[1:], ns):
-        layers += [block(ni if i==0 else nf, nf, stride=2 if i==0 else 1, act=act) for i in range(n)]
+        layers += [block(ni if i==0 else nf, nf, stride=2 if i==0 else 1, act=act, norm=norm) for i in range(n)]
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(drop), nn.Linear(nfs[-1], n_out))
