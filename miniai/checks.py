@@ -27,9 +27,9 @@ def _label_hint(preds, batch):
     if not (isinstance(preds, torch.Tensor) and preds.is_floating_point() and preds.ndim >= 2): return None
     n = preds.shape[1]
     for t in batch[1:] if isinstance(batch, (list, tuple)) else ():
-        if isinstance(t, torch.Tensor) and t.dtype in (torch.int64, torch.int32, torch.uint8) and t.ndim == preds.ndim-1:
+        if isinstance(t, torch.Tensor) and t.dtype in (torch.int64, torch.int32, torch.uint8) and t.ndim==preds.ndim-1:
             lo,hi = t.aminmax() if t.numel() else (0,0)
-            if lo < 0 or hi >= n: return f"its labels run from {int(lo)} to {int(hi)}, but the model gives {n} scores per item"
+            if lo < 0 or hi >= n: return f"its labels run from {int(lo)} to {int(hi)}, but the model gives {n} scores"
 
 # %% ../nbs/03a_checks.ipynb #e9d8c31d
 def _finite(x) -> bool:
@@ -99,13 +99,14 @@ def grad_error(learn, top, at, late) -> GradError:
                      f"for sqrt, a norm, log or a division at 0 in the model or loss, or try a lower learning rate.")
 
 def checked(learn, step):
-    "Run the step `step` of `learn`; on an error, say where, and show the batch's shapes: most often the data do not fit."
+    "Run the step `step` of `learn`; on an error, say where, and the batch's shapes: most often the data don't fit."
     try: getattr(learn, step)()
     except (RuntimeError, ValueError, IndexError) as e:
         try: hint = step == 'get_loss' and _label_hint(learn.preds, learn.batch)
         except Exception: hint = None   # on a GPU, after a failed kernel, even reading the labels may fail
-        raise BatchError(f"{step} failed at {where(learn)} with {type(e).__name__}: {e}\nThe batch has shapes "
-                         f"{shapes(learn.batch)}; {hint or 'check that they fit the model and the loss function'}.") from e
+        hint = hint or 'check that they fit the model and the loss function'
+        raise BatchError(f"{step} failed at {where(learn)} with {type(e).__name__}: {e}\n"
+                         f"The batch has shapes {shapes(learn.batch)}; {hint}.") from e
 
 # %% ../nbs/03a_checks.ipynb #ed303117
 def batch_sampler(dl):
@@ -116,24 +117,27 @@ def no_batches(nm, dl) -> ValueError:
     "The error for `dls.{nm}`, the loader `dl`, which gives no batches; it says why, as far as `dl` tells."
     ds,bs = getattr(dl, 'dataset', None),batch_sampler(dl)
     n,size = len(ds) if hasattr(ds, '__len__') else None,getattr(bs, 'batch_size', None)
-    why = ("its dataset is empty" if n == 0 else f"its {n} items are fewer than one batch of {size}, and drop_last=True "
-           f"drops that batch" if getattr(bs, 'drop_last', False) and size and n and n < size else "check its dataset and sampler")
-    return ValueError(f"dls.{nm} gives no batches, so the fit would {'train' if nm == 'train' else 'validate'} on nothing: {why}.")
+    short = getattr(bs, 'drop_last', False) and size and n and n < size
+    why = ("its dataset is empty" if n == 0 else f"its {n} items are fewer than one batch of {size}, and "
+           f"drop_last=True drops that batch" if short else "check its dataset and sampler")
+    doing = 'validate' if nm == 'valid' else 'train'
+    return ValueError(f"dls.{nm} gives no batches, so the fit would {doing} on nothing: {why}.")
 
 def check_fit(learn, n_epochs, train, valid, lr=None):
     "Raise a clear error for a fit of `learn` (at `lr`) that could only fail later, or train on nothing."
     if not n_epochs >= 1: raise ValueError(f"fit needs 1 epoch or more, got n_epochs={n_epochs!r}")
-    if not (train or valid): raise ValueError("fit(train=False, valid=False) has nothing to do: train, validate, or both")
+    if not (train or valid): raise ValueError("fit(train=False, valid=False) has nothing to do: train, or validate")
     if train and learn.opt is None and learn.opt_func is None:
-        raise ValueError("The learner has no optimizer (opt_func=None): pass one, or fit(train=False) to validate only.")
+        raise ValueError("The learner has no optimizer (opt_func=None): pass one, or validate with fit(train=False).")
     if train and isinstance(lr, (int, float)) and not (math.isfinite(lr) and lr >= 0):
-        raise ValueError(f"fit needs a learning rate >= 0, got lr={lr}: NaN would fill the weights, a negative one climbs the loss.")
+        raise ValueError(f"fit needs a learning rate >= 0, got lr={lr}: NaN fills the weights, a negative lr climbs.")
     if train and not any(p.requires_grad for p in learn.model.parameters()):
-        raise ValueError("Every parameter of the model is frozen (requires_grad=False), so training would change nothing: "
-                         "unfreeze some with p.requires_grad_(), or fit(train=False) to validate only.")
+        raise ValueError("Every parameter of the model is frozen (requires_grad=False), so training would change "
+                         "nothing: unfreeze some with p.requires_grad_(), or validate only with fit(train=False).")
     for nm in [nm for nm,on in (('train',train), ('valid',valid)) if on]:
         if (dl := getattr(learn.dls, nm, None)) is None:
-            raise ValueError(f"dls has no {nm!r} DataLoader, it is a {type(learn.dls).__name__}: pass DataLoaders(train_dl, valid_dl).")
+            raise ValueError(f"dls has no {nm!r} DataLoader, it is a {type(learn.dls).__name__}: "
+                             f"pass DataLoaders(train_dl, valid_dl).")
         try: n = len(dl)
         except TypeError: continue   # a loader without a length: the epoch checks that it gave batches
         if n == 0: raise no_batches(nm, dl)

@@ -1,4 +1,4 @@
-"""A training loop flexible enough to try anything quickly: callbacks for everything that varies, metrics, progress, schedules, checkpoints.
+"""A training loop to try anything quickly: callbacks for everything that varies, metrics, progress, schedules.
 
 Docs: https://miniai.github.io/miniai/learner.html.md"""
 
@@ -77,7 +77,7 @@ def run_cbs(cbs, method_nm, learn=None):
 _cancels = dict(fit=CancelFitException, epoch=CancelEpochException, batch=CancelBatchException)
 
 class with_cbs:
-    "Decorator: run callbacks `before_{nm}`, the method, `after_{nm}`; swallow its cancel exception; always `cleanup_{nm}`."
+    "Decorator: callbacks `before_{nm}`, the method, `after_{nm}`; swallow its cancel exception; always `cleanup_{nm}`"
     def __init__(self, nm): self.nm = nm
     def __call__(self, f):
         @wraps(f)
@@ -124,14 +124,14 @@ class Learner:
         if method_nm not in self._table:
             ms = self._table[method_nm] = cb_methods(cbs, method_nm)
             if not ms and method_nm in _steps:
-                raise AttributeError(f"No callback implements {method_nm!r}: add TrainCB() to cbs, or use TrainLearner.")
+                raise AttributeError(f"No callback implements {method_nm!r}: add TrainCB() to cbs, or use TrainLearner")
         for m in self._table[method_nm]: m(self)
 
     @property
     def training(self): return self.model.training
 
     def new_opt(self, lr, reset=False):
-        "A new optimizer from `opt_func` at `lr`, with the state the current one holds for the same parameters, unless `reset`."
+        "A new optimizer from `opt_func` at `lr`, with the current one's state for the same parameters, unless `reset`."
         opt = self.opt_func(self.model.parameters(), lr)
         if hasattr(opt, 'state') and hasattr(self.opt, 'state') and not reset:
             ps = {id(p) for g in opt.param_groups for p in g['params']}
@@ -232,7 +232,8 @@ def metric_value(m) -> float:
 
 def fmt_log(d) -> str:
     "One readable line for a log dict of `MetricsCB`."
-    return ' | '.join(f'{k} {v:.4f}' if isinstance(v, float) else v if isinstance(v, str) else f'{k} {v}' for k,v in d.items())
+    return ' | '.join(f'{k} {v:.4f}' if isinstance(v, float) else v if isinstance(v, str) else f'{k} {v}'
+                      for k,v in d.items())
 
 class MetricsCB(Callback):
     "Track metrics (`Metric` objects or torcheval metrics) and the loss; log them per epoch in `logs`."
@@ -307,8 +308,8 @@ class ProgressCB(Callback):
         if self.plot and self.notebook: self.mbar.update_graph(self._graph(learn))
 
     def _graph(self, learn):
-        n = len(learn.dls.train)
-        return [[range(len(self.losses)), self.losses], [[(i+1)*n for i in range(len(self.val_losses))], self.val_losses]]
+        n,vl = len(learn.dls.train),self.val_losses
+        return [[range(len(self.losses)), self.losses], [[(i+1)*n for i in range(len(vl))], vl]]
 
     def cleanup_fit(self, learn):
         if not self.fitting: return   # the fit stopped before this callback's `before_fit`: nothing was set up
@@ -366,9 +367,9 @@ class BatchSchedCB(BaseSchedCB):
 
 # %% ../nbs/04_learner.ipynb #f6285692
 class OneCycleCB(BatchSchedCB):
-    "One-cycle up to `max_lr` (default: the learner's `lr`) over the fit, or over a budget of `steps` batches or `secs` seconds."
+    "One-cycle up to `max_lr` (default: the learner's `lr`) over the fit, or a budget of `steps` batches or `secs` s."
     def __init__(self, max_lr=None, steps=None, secs=None, **kwargs):
-        if steps is not None and secs is not None: raise ValueError(f"OneCycleCB takes one budget, got steps={steps} and secs={secs}")
+        if steps and secs: raise ValueError(f"OneCycleCB takes one budget, got steps={steps} and secs={secs}")
         for nm,v in (('max_lr',max_lr), ('steps',steps), ('secs',secs)):
             if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"OneCycleCB needs {nm} > 0, got {nm}={v!r}")
@@ -376,8 +377,8 @@ class OneCycleCB(BatchSchedCB):
     def before_fit(self, learn):
         n = len(learn.dls.train)*learn.n_epochs
         if self.steps and self.steps > n:
-            raise ValueError(f"OneCycleCB(steps={self.steps}) needs more batches than this fit has ({n}): the cycle would stop "
-                             f"half-way. Ask fit for more epochs, or for fewer steps.")
+            raise ValueError(f"OneCycleCB(steps={self.steps}) needs more batches than this fit has ({n}): the cycle "
+                             f"would stop half-way. Ask fit for more epochs, or for fewer steps.")
         # A budget in seconds is cut into 1,000 ticks of the schedule; each batch moves it on to the time spent.
         self.total = 1000 if self.secs else self.steps or n
         self.sched = partial(OneCycleLR, max_lr=self.max_lr or learn.lr, total_steps=self.total, **self.kwargs)
@@ -393,21 +394,21 @@ class OneCycleCB(BatchSchedCB):
         while self.schedo.last_epoch < tick: self.schedo.step()
         if (self.steps or self.secs) and done >= 1: raise CancelFitException()   # the budget is spent
     def after_fit(self, learn):   # the epochs ran out before the budget did
-        if self.secs and self.lrs: warnings.warn(f"OneCycleCB(secs={self.secs}) trained {self.spent:.1f}s before the fit's {learn.n_epochs} "
-                                    f"epochs ended, so its cycle stopped at lr {self.lrs[-1]:.2g}: ask fit for more epochs.")
+        if self.secs and self.lrs: warnings.warn(f"OneCycleCB(secs={self.secs}) trained {self.spent:.1f}s before the "
+            f"fit's {learn.n_epochs} epochs ended, so its cycle stopped at lr {self.lrs[-1]:.2g}: ask for more epochs.")
     def state_dict(self):
         sd = super().state_dict()
         return dict(sd, n=self.n, spent=self.spent, total=self.total) if sd else sd
     def load_state_dict(self, sd):
         if sd and sd.get('total', self.total) != self.total:
-            raise ValueError(f"The saved one-cycle schedule spans {sd['total']} steps, and this fit's {self.total}: the data, "
-                             f"n_epochs or the budget changed.")
+            raise ValueError(f"The saved one-cycle schedule spans {sd['total']} steps, and this fit's {self.total}: "
+                             f"the data, n_epochs or the budget changed.")
         super().load_state_dict(sd)
         if sd: self.n,self.spent = sd['n'],sd['spent']
 
 # %% ../nbs/04_learner.ipynb #4d9285d4
 class LRFinderCB(BatchSchedCB):
-    "Grow the learning rate by `gamma` per batch, record the losses, stop when the loss passes `max_mult` times its minimum."
+    "Grow the lr by `gamma` per batch, recording the losses; stop when the loss passes `max_mult` times its minimum."
     def __init__(self, gamma=1.3, max_mult=3):
         super().__init__(partial(ExponentialLR, gamma=gamma))
         self.gamma,self.max_mult = gamma,max_mult
@@ -431,7 +432,7 @@ class LRFinderCB(BatchSchedCB):
 
 @patch
 def lr_find(self:Learner, gamma=1.3, max_mult=3, start_lr=1e-5, max_epochs=10, plot=True):
-    "Train with a growing learning rate until the loss explodes; plot loss against lr; restore the weights and optimizer."
+    "Train with a growing lr until the loss explodes; plot loss against lr; restore the weights and optimizer."
     state,opt = {k: v.clone() for k,v in self.model.state_dict().items()},self.opt
     cb = LRFinderCB(gamma=gamma, max_mult=max_mult)
     try: self.fit(max_epochs, lr=start_lr, cbs=cb, reset_opt=True)
