@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/checkpoint.html.md"""
 
 # %% ../nbs/04a_checkpoint.ipynb #bf9c83b9
 from __future__ import annotations
-import errno, os, zipfile
+import copy, errno, os, pickle, re, zipfile
 from operator import attrgetter
 from pathlib import Path
 
@@ -39,12 +39,26 @@ def _opt_name(opt) -> str:
     "The class of the optimizer `opt` by module and name, `torch.optim.adam.Adam`: other modules have an `Adam` too."
     return f'{type(opt).__module__}.{type(opt).__qualname__}'
 
+def _n_batches(dl):
+    "The number of batches of `dl`, or None if it has no length."
+    try: return len(dl)
+    except TypeError: return None
+
+def _plan(learn) -> dict:
+    "What the fit of `learn` is planned on: its epochs and the batches of its loaders (None where it has none)."
+    dls = learn.dls
+    return {'n_epochs': getattr(learn, 'n_epochs', None), 'len(dls.train)': _n_batches(getattr(dls, 'train', None)),
+            'len(dls.valid)': _n_batches(getattr(dls, 'valid', None))}
+
 def save_checkpoint(learn, path, epochs_done=None):
-    "Save the weights, optimizer, lr, epochs done, RNG state and callbacks' states of `learn` to `path`, atomically."
+    "Save the weights, optimizer, lr, epochs done (and `phase`), plan, RNG and callbacks' states to `path`, atomically."
     path,opt = Path(path),learn.opt
-    state = dict(model=learn.model.state_dict(), opt=opt.state_dict() if opt else None, opt_type=_opt_name(opt) if opt else None,
-                 lr=learn.fit_lr, epoch=learn.epoch+1 if epochs_done is None else epochs_done, rng=torch.get_rng_state(),
-                 cbs=[(type(cb).__name__, cb.state_dict()) for cb in _stateful(learn)])
+    # Saved after training, the epoch's validation is still to come: a resume must run it
+    phase = 'train' if epochs_done is None and learn.training else 'valid'
+    state = dict(model=learn.model.state_dict(), opt=opt.state_dict() if opt else None,
+                 opt_type=_opt_name(opt) if opt else None, lr=learn.fit_lr,
+                 epoch=learn.epoch+1 if epochs_done is None else epochs_done, phase=phase, plan=_plan(learn),
+                 rng=torch.get_rng_state(), cbs=[(type(cb).__name__, cb.state_dict()) for cb in _stateful(learn)])
     tmp = temp_beside(path)   # in the same folder, so that the rename below is atomic
     try:
         with open(tmp, 'wb') as f:
@@ -53,13 +67,14 @@ def save_checkpoint(learn, path, epochs_done=None):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as e:
-        # torch.save reports what stopped its writer as a RuntimeError of its own: look for a Ctrl-C or a full disk in it
+        # torch.save reports what stopped its writer as a RuntimeError of its own: look for a Ctrl-C or a full disk
         kept = f"the checkpoint at {path} is as it was" if path.exists() else f"no checkpoint was written to {path}"
         if any(isinstance(c, KeyboardInterrupt) for c in _causes(e)):
-            raise KeyboardInterrupt(f"Interrupted while saving a checkpoint: {kept}, and the partial file is removed.") from None
+            raise KeyboardInterrupt(f"Interrupted while saving a checkpoint: {kept}, and the partial file is "
+                                    f"removed.") from None
         if any(isinstance(c, OSError) and c.errno == errno.ENOSPC or 'No space left' in str(c) for c in _causes(e)):
-            raise OSError(errno.ENOSPC, f"The disk is full: no room to save a checkpoint to {path}; {kept}. Free some space, "
-                                        f"then save again.") from e
+            raise OSError(errno.ENOSPC, f"The disk is full: no room to save a checkpoint to {path}; {kept}. "
+                                        f"Free some space, then save again.") from e
         raise
     finally:
         if tmp.exists(): tmp.unlink()
@@ -69,49 +84,67 @@ def _check_weights(path, sd, model):
     "Raise `CheckpointError` unless the weights `sd` from `path` fit `model`: the same names, with the same shapes."
     own = model.state_dict()
     missing,extra = [k for k in own if k not in sd],[k for k in sd if k not in own]
-    other = [f"{k} is {tuple(sd[k].shape)} there and {tuple(v.shape)} here" for k,v in own.items() if k in sd and sd[k].shape != v.shape]
+    other = [f"{k} is {tuple(sd[k].shape)} there and {tuple(v.shape)} here"
+             for k,v in own.items() if k in sd and sd[k].shape != v.shape]
     if not (missing or extra or other): return
     what = []
     if missing: what.append(f"the model has {_few(missing)}, which the file lacks")
     if extra: what.append(f"the file has {_few(extra)}, which the model lacks")
     if other: what.append(f"other shapes: {_few(other)}")
-    raise CheckpointError(f"{path} holds the weights of another model: {'; '.join(what)}. Build the model it was saved from "
-                          f"to load it; to start afresh, delete it or fit without resume=True.")
+    raise CheckpointError(f"{path} holds the weights of another model: {'; '.join(what)}. Build the model it was saved "
+                          f"from to load it; to start afresh, delete it or fit without resume=True.")
 
 def _check_opt(path, state, opt):
-    "Raise `CheckpointError` unless the optimizer state in `state`, from `path`, fits `opt`: the same type and parameters."
+    "Raise `CheckpointError` unless the optimizer state in `state`, from `path`, fits `opt`: same type and parameters."
     kind,have,groups = state.get('opt_type'),_opt_name(opt),state['opt']['param_groups']
     lacks = [k for k in opt.defaults if not all(k in g for g in groups)]
     same = kind in (None, have, type(opt).__name__)   # a bare class name: saved by an older miniai
     if not same or (kind is None and lacks):
-        raise CheckpointError(f"{path} holds the state of {'an optimizer of type '+kind if kind else 'another type of optimizer'}, "
-                              f"and this learner's is {have}{' (the file lacks '+_few(lacks)+')' if lacks else ''}: that state "
+        raise CheckpointError(f"{path} holds the state of "
+                              f"{'an optimizer of type '+kind if kind else 'another type of optimizer'}, and this "
+                              f"learner's is {have}{' (the file lacks '+_few(lacks)+')' if lacks else ''}: that state "
                               f"would not fit it. Give the learner the optimizer it was saved with"
                               f"{' (opt_func='+kind+')' if kind else ''}, or load the weights alone with "
                               f"load_checkpoint(learn, path, opt=False) and fit without resume=True.")
     ns,own = [len(g['params']) for g in groups],[len(g['params']) for g in opt.param_groups]
-    if ns != own: raise CheckpointError(f"{path} holds an optimizer for groups of {ns} parameters, and this learner's has {own}: "
-                                        f"it was saved from another model. Build the model it was saved from to load it.")
+    if ns != own: raise CheckpointError(f"{path} holds an optimizer for groups of {ns} parameters, and this learner's "
+                                        f"has {own}: it was saved from another model. Build that model to load it.")
+
+def _pickled(path, e) -> CheckpointError:
+    "The error for the file at `path` that `torch.load(weights_only=True)` refused with `e`: it holds pickled objects."
+    what = f" ({m[1]})" if (m := re.search(r'GLOBAL ([\w.]+)', str(e))) else ''
+    return CheckpointError(f"{path} is not a plain miniai checkpoint: it holds pickled Python objects{what}, "
+                           f"which load_checkpoint never unpickles, as that can run any code. Such files come from "
+                           f"torch.save of a whole model or of custom objects: save with save_checkpoint or "
+                           f"CheckpointCB instead, or save model.state_dict() and load it with "
+                           f"model.load_state_dict(torch.load(path)).")
 
 def _read_checkpoint(learn, path, opt=True) -> dict:
-    "The checkpoint at `path`, checked against `learn` before anything is loaded: the file, the weights and, if `opt`, the optimizer."
+    "The checkpoint at `path`, checked against `learn` before anything is loaded: file, weights, optimizer if `opt`."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"No checkpoint at {path}; save one with save_checkpoint or CheckpointCB first")
+    if not path.exists():
+        raise FileNotFoundError(f"No checkpoint at {path}; save one with save_checkpoint or CheckpointCB first")
     try: state = torch.load(path, map_location='cpu', weights_only=True)
     except (PermissionError, IsADirectoryError): raise
     except Exception as e:
+        # torch's message advises unpickling anyway (weights_only=False), which can run any code: not passed on
+        if isinstance(e, pickle.UnpicklingError) or 'weights_only' in str(e): raise _pickled(path, e) from None
         n = path.stat().st_size
-        if n and zipfile.is_zipfile(path): raise CheckpointError(f"{path} cannot be read as a checkpoint: {type(e).__name__}: {e}") from e
-        raise CheckpointError(f"{path} is not a complete checkpoint ({n} bytes, not a whole file of torch.save): truncated or "
-                              f"empty. It was probably cut off during a save; delete it, or use an older one.") from e
+        if n and zipfile.is_zipfile(path):
+            raise CheckpointError(f"{path} cannot be read as a checkpoint: {type(e).__name__}: {e}") from e
+        raise CheckpointError(f"{path} is not a complete checkpoint ({n} bytes, not a whole file of torch.save): "
+                              f"truncated or empty. It was probably cut off during a save; delete it, or use an older "
+                              f"one.") from e
     if not (isinstance(state, dict) and {'model', 'epoch', 'rng'} <= set(state)):
         keys = f" with the keys {_few(list(state))}" if isinstance(state, dict) else ''
-        raise CheckpointError(f"{path} is not a checkpoint of save_checkpoint, which is a dict with model, opt, epoch and rng: it "
-                              f"holds an object of type {type(state).__name__}{keys}. Bare weights load with learn.model.load_state_dict(torch.load(path)).")
+        raise CheckpointError(f"{path} is not a checkpoint of save_checkpoint, which is a dict with model, opt, epoch "
+                              f"and rng: it holds an object of type {type(state).__name__}{keys}. Bare weights load "
+                              f"with learn.model.load_state_dict(torch.load(path)).")
     _check_weights(path, state['model'], learn.model)
     if opt and state.get('opt') is not None:
         # an optimizer to load the state into; the next fit carries it on
-        if learn.opt is None and learn.opt_func is not None: learn.opt = learn.opt_func(learn.model.parameters(), learn.lr)
+        if learn.opt is None and learn.opt_func is not None:
+            learn.opt = learn.opt_func(learn.model.parameters(), learn.lr)
         if learn.opt is not None: _check_opt(path, state, learn.opt)
     return state
 
@@ -122,34 +155,65 @@ def _load_state(learn, state, rng=True, opt=True):
     if rng: torch.set_rng_state(state['rng'])
 
 def load_checkpoint(learn, path, rng=True, opt=True) -> int:
-    "Load a checkpoint into `learn`: the weights, the optimizer's state if `opt`, the RNG state if `rng`; return the epochs done."
+    "Load a checkpoint into `learn`: weights, optimizer state if `opt`, the RNG if `rng`; return the epochs trained."
     state = _read_checkpoint(learn, path, opt)
     _load_state(learn, state, rng, opt)
     return state['epoch']
 
 # %% ../nbs/04a_checkpoint.ipynb #7eaddcd3
+def _not_this_run(path, differ) -> CheckpointError:
+    "The error for resuming from the checkpoint at `path` a fit that is not its run, for the reasons `differ`."
+    return CheckpointError(f"{path} is not a run of this fit: {'; '.join(differ)}. Resuming continues the saved run as "
+                           f"it was, so call fit as it was called then, on the same data. To train on otherwise, load "
+                           f"the weights by hand (load_checkpoint) and fit anew; to start over, fit without "
+                           f"resume=True.")
+
+def _check_run(path, state, learn, cbs):
+    "Raise `CheckpointError` unless the checkpoint `state` is a run of the fit of `learn` with the callbacks `cbs`."
+    saved,have = [nm for nm,_ in state.get('cbs', [])],[type(cb).__name__ for cb in cbs]
+    was,now = state.get('plan', {}),_plan(learn)
+    other = [k for k,v in was.items() if None not in (v, now.get(k)) and v != now[k]]
+    differ = []
+    if state.get('lr') not in (None, learn.fit_lr):
+        differ.append(f"it was saved by a fit at lr={state['lr']}, and this fit is at lr={learn.fit_lr}")
+    if other: differ.append(f"it was planned for {', '.join(f'{k}={was[k]}' for k in other)}, and this fit for "
+                            f"{', '.join(f'{k}={now[k]}' for k in other)}")
+    if 'cbs' in state and saved != have:
+        differ.append(f"it holds the state of the callbacks {saved}, and this fit has {have}")
+    if 'n_epochs' not in other and state['epoch'] > learn.n_epochs:   # a checkpoint without a plan, of an older miniai
+        differ.append(f"it has {state['epoch']} epochs done, more than this fit's n_epochs={learn.n_epochs}")
+    if differ: raise _not_this_run(path, differ)
+
+def _load_cbs(path, state, cbs):
+    "Load the states in `state` into `cbs`; if one refuses (`ValueError`), put the others back and raise."
+    done = []
+    for cb,(_,sd) in zip(cbs, state.get('cbs', [])):
+        old = copy.deepcopy(cb.state_dict())
+        try: cb.load_state_dict(sd)
+        except ValueError as e:
+            for c,o in reversed(done): c.load_state_dict(o)
+            why = str(e).rstrip('.')
+            raise _not_this_run(path, [f"{type(cb).__name__} refused its saved state: {why}"]) from e
+        done.append((cb, old))
+
 class CheckpointCB(Callback):
-    "Save a checkpoint to `path` after each epoch; with `resume`, continue the run saved there, if any."
+    "Save a checkpoint to `path` after each epoch's training and validation; with `resume`, continue the run there."
     # After DeviceCB has moved the model and the schedulers exist (order 0): they get their state back too. Before
     # ProgressCB wraps `learn.epochs` (order 1).
     order = 0.5
-    def __init__(self, path, resume=False): self.path,self.resume = Path(path),resume
+    def __init__(self, path, resume=False): self.path,self.resume,self.skip = Path(path),resume,None
     def before_fit(self, learn):
+        self.skip = None   # the epoch that the checkpoint has trained, and not validated
         if not (self.resume and self.path.exists()): return
         state,cbs = _read_checkpoint(learn, self.path),_stateful(learn)
-        saved,have = [nm for nm,_ in state.get('cbs', [])],[type(cb).__name__ for cb in cbs]
-        differ = []
-        if state.get('lr') not in (None, learn.fit_lr):
-            differ.append(f"it was saved by a fit at lr={state['lr']}, and this fit is at lr={learn.fit_lr}")
-        if 'cbs' in state and saved != have: differ.append(f"it holds the state of the callbacks {saved}, and this fit has {have}")
-        if state['epoch'] > learn.n_epochs:
-            differ.append(f"it has {state['epoch']} epochs done, more than this fit's n_epochs={learn.n_epochs}")
-        if differ: raise CheckpointError(f"{self.path} is not a run of this fit: {'; '.join(differ)}. Resuming continues the saved "
-                                         f"run as it was, so call fit as it was called then. To train on otherwise, load the "
-                                         f"checkpoint by hand (load_checkpoint) and fit; to start over, fit without resume=True.")
+        _check_run(self.path, state, learn, cbs)   # checks first, then the callbacks' own checks, then the rest
+        _load_cbs(self.path, state, cbs)
         _load_state(learn, state)
-        for cb,(_,sd) in zip(cbs, state.get('cbs', [])): cb.load_state_dict(sd)
-        learn.epochs = range(state['epoch'], learn.n_epochs)
+        start = state['epoch']
+        if state.get('phase') == 'train': start = self.skip = start-1
+        learn.epochs = range(start, learn.n_epochs)
+    def before_epoch(self, learn):
+        if learn.training and learn.epoch == self.skip: raise CancelEpochException()   # on to its validation
     # Saved after training and again after validation: the valid `DataLoader` draws from the RNG too, so only
     # the second save holds the RNG state the next epoch starts from.
     def after_epoch(self, learn): save_checkpoint(learn, self.path)
