@@ -8,10 +8,11 @@ Docs: https://miniai.github.io/miniai/checks.html.md"""
 from __future__ import annotations
 import math
 import torch
+from .datasets import no_batches
 from .conv import apply_tensors
 
 # %% auto #0
-__all__ = ['BatchError', 'LossError', 'GradError', 'shapes', 'where', 'check_loss', 'check_gradients', 'read_late_checks', 'loss_error', 'grad_error', 'checked', 'batch_sampler', 'no_batches', 'check_fit']
+__all__ = ['BatchError', 'LossError', 'GradError', 'shapes', 'where', 'check_loss', 'check_gradients', 'read_late_checks', 'loss_error', 'grad_error', 'checked', 'check_fit']
 
 # %% ../nbs/03a_checks.ipynb #8106f91d
 class BatchError(RuntimeError): "A batch that the model or the loss function could not process"
@@ -109,20 +110,6 @@ def checked(learn, step):
                          f"The batch has shapes {shapes(learn.batch)}; {hint}.") from e
 
 # %% ../nbs/03a_checks.ipynb #ed303117
-def batch_sampler(dl):
-    "What makes `dl`'s batches: its `batch_sampler`, or its `sampler` where it batches there (as `tensor_dl` does)."
-    return getattr(dl, 'sampler', None) if getattr(dl, 'batch_size', 0) is None else getattr(dl, 'batch_sampler', None)
-
-def no_batches(nm, dl) -> ValueError:
-    "The error for `dls.{nm}`, the loader `dl`, which gives no batches; it says why, as far as `dl` tells."
-    ds,bs = getattr(dl, 'dataset', None),batch_sampler(dl)
-    n,size = len(ds) if hasattr(ds, '__len__') else None,getattr(bs, 'batch_size', None)
-    short = getattr(bs, 'drop_last', False) and size and n and n < size
-    why = ("its dataset is empty" if n == 0 else f"its {n} items are fewer than one batch of {size}, and "
-           f"drop_last=True drops that batch" if short else "check its dataset and sampler")
-    doing = 'validate' if nm == 'valid' else 'train'
-    return ValueError(f"dls.{nm} gives no batches, so the fit would {doing} on nothing: {why}.")
-
 def check_fit(learn, n_epochs, train, valid, lr=None):
     "Raise a clear error for a fit of `learn` (at `lr`) that could only fail later, or train on nothing."
     if not n_epochs >= 1: raise ValueError(f"fit needs 1 epoch or more, got n_epochs={n_epochs!r}")
@@ -140,4 +127,4 @@ def check_fit(learn, n_epochs, train, valid, lr=None):
                              f"pass DataLoaders(train_dl, valid_dl).")
         try: n = len(dl)
         except TypeError: continue   # a loader without a length: the epoch checks that it gave batches
-        if n == 0: raise no_batches(nm, dl)
+        if n == 0: raise no_batches(f'dls.{nm}', dl)

@@ -25,7 +25,7 @@ __all__ = ['SPLITS', 'SHA256', 'CLASSES', 'MIRRORS', 'DEBIAN_DIRS', 'MANIFEST', 
            'download', 'check_name', 'get_arrays', 'build_dsd', 'save_atomic', 'sha256_file', 'write_manifest',
            'cache_problem', 'CacheError', 'check_cache_path', 'load_dsd', 'to_tensor', 'inplace', 'collate_dict',
            'get_dls', 'DataLoaders', 'show_image', 'subplots', 'get_grid', 'show_images', 'decode_images', 'to_float',
-           'TensorDS', 'tensor_dl', 'fast_dls']
+           'TensorDS', 'tensor_dl', 'fast_dls', 'batch_sampler', 'no_batches']
 
 # %% ../nbs/01_datasets.ipynb #9347b5dc
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype('>i2'), 0x0C: np.dtype('>i4'),
@@ -430,3 +430,18 @@ def fast_dls(dd:DatasetDict, batch_size:int, tfm=to_float, **kwargs) -> DataLoad
     # `ds['label'][:]` is a list in one read; `torch.tensor(ds['label'])` would fetch 60,000 items one by one
     dss = [TensorDS(decode_images(ds), torch.tensor(ds['label'][:]), tfm) for ds in list(dd.values())[:2]]
     return DataLoaders(tensor_dl(dss[0], batch_size, shuffle=True, **kwargs), tensor_dl(dss[1], batch_size*2, **kwargs))
+
+# %% ../nbs/01_datasets.ipynb #0fdf1968
+def batch_sampler(dl):
+    "What makes `dl`'s batches: its `batch_sampler`, or its `sampler` where it batches there (as `tensor_dl` does)."
+    return getattr(dl, 'sampler', None) if getattr(dl, 'batch_size', 0) is None else getattr(dl, 'batch_sampler', None)
+
+def no_batches(name:str, dl) -> ValueError:
+    "The error for the loader `dl`, called `name`, which gives no batches; it says why, as far as `dl` tells."
+    ds,bs = getattr(dl, 'dataset', dl),batch_sampler(dl)   # a plain list of batches is its own dataset
+    n,size = len(ds) if hasattr(ds, '__len__') else None,getattr(bs, 'batch_size', None)
+    short = getattr(bs, 'drop_last', False) and size and n and n < size
+    why = ("its dataset is empty" if n == 0 else f"its {n} items are fewer than one batch of {size}, and "
+           f"drop_last=True drops that batch" if short else "check its dataset and sampler")
+    doing = 'validate' if 'valid' in name else 'train'
+    return ValueError(f"{name} gives no batches, so the fit would {doing} on nothing: {why}.")

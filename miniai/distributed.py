@@ -21,7 +21,6 @@ from .datasets import *
 from .conv import *
 from .learner import *
 from .checkpoint import CheckpointCB
-from .checks import batch_sampler
 from .accel import MixedPrecisionCB, ChannelsLastCB
 
 # %% auto #0

@@ -170,7 +170,7 @@ def _one_batch(self:Learner):
 def _one_epoch(self:Learner):
     self.iter = None
     for self.iter,self.batch in enumerate(self.dl): self._one_batch()
-    if self.iter is None: raise no_batches('train' if self.training else 'valid', self.dl)
+    if self.iter is None: raise no_batches('dls.train' if self.training else 'dls.valid', self.dl)
     read_late_checks(self)   # the epoch's last checks, before `after_epoch` (which may save a checkpoint)
 
 @patch

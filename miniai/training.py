@@ -7,7 +7,7 @@ Docs: https://miniai.github.io/miniai/training.html.md"""
 # %% ../nbs/01a_training.ipynb #7d07b216
 from __future__ import annotations
 import torch
-from .datasets import get_dls
+from .datasets import get_dls, no_batches
 
 # %% auto #0
 __all__ = ['accuracy', 'report', 'Dataset', 'fit', 'get_dls']
@@ -35,24 +35,12 @@ class Dataset:
 _all_ = ['get_dls']
 
 # %% ../nbs/01a_training.ipynb #29988c3d
-def _no_batches(name:str, dl) -> ValueError:
-    "The error for `fit`'s loader `name`, `dl`, which gives no batches; it says why, as far as `dl` tells."
-    ds = getattr(dl, 'dataset', dl)   # a plain list of batches is its own dataset
-    bs = getattr(dl, 'batch_sampler', None)
-    if bs is None: bs = getattr(dl, 'sampler', None)   # `tensor_dl` batches in its sampler
-    n,size = len(ds) if hasattr(ds, '__len__') else None,getattr(bs, 'batch_size', None)
-    short = getattr(bs, 'drop_last', False) and size and n and n < size
-    why = ("its dataset is empty" if n == 0 else "check its dataset and sampler" if not short else
-           f"its {n} items are fewer than one batch of {size}, and drop_last=True drops that batch")
-    does = 'validate' if name == 'valid_dl' else 'train'
-    return ValueError(f"{name} gives no batches, so the fit would {does} on nothing: {why}.")
-
 def _check_loaders(**dls):
-    "Raise `_no_batches` for a loader whose length is 0; one without a length is checked as the epoch runs."
+    "Raise `no_batches` for a loader whose length is 0; one without a length is checked as the epoch runs."
     for name,dl in dls.items():
         try: n = len(dl)
         except TypeError: continue
-        if n == 0: raise _no_batches(name, dl)
+        if n == 0: raise no_batches(name, dl)
 
 def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
     "Train `model` for `epochs` epochs, printing the validation loss and accuracy after each; return the last ones."
@@ -67,7 +55,7 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
             opt.step()
             opt.zero_grad()
             batches += 1
-        if batches == 0: raise _no_batches('train_dl', train_dl)
+        if batches == 0: raise no_batches('train_dl', train_dl)
 
         model.eval()
         with torch.no_grad():
@@ -78,6 +66,6 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
                 count += n
                 tot_loss += loss_func(pred,yb).item()*n
                 tot_acc  += accuracy (pred,yb).item()*n
-        if count == 0: raise _no_batches('valid_dl', valid_dl)
+        if count == 0: raise no_batches('valid_dl', valid_dl)
         print(epoch, tot_loss/count, tot_acc/count)
     return tot_loss/count, tot_acc/count
