@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/accel.html.md"""
 
 # %% ../nbs/09_accel.ipynb #9f1155e2
 from __future__ import annotations
-import contextlib, copy, math, statistics, subprocess, sys, time, warnings
+import contextlib, copy, math, numbers, statistics, subprocess, sys, time, warnings
 from functools import partial
 
 import fastcore.all as fc
@@ -84,9 +84,20 @@ def matmul_flops(n=2048, dtype=torch.bfloat16, device='cpu', reps=5) -> float:
     return 2*n**3/statistics.median(ts[1:])
 
 # %% ../nbs/09_accel.ipynb #5b3df8d2
+def _check_budget(f, nm, v):
+    "Raise unless `v`, the budget `nm` of `f`, is a finite number > 0."
+    if not (isinstance(v, numbers.Real) and 0 < v < math.inf):
+        raise ValueError(f"{f} needs {nm} > 0 and finite, got {nm}={v!r}")
+
 def steps_for(flops, model, batch, loss_func) -> int:
-    "How many training steps on batches like `batch` fit in a budget of `flops`."
-    return int(flops // flops_per_batch(model, batch, loss_func))
+    "How many training steps on batches like `batch` fit in a budget of `flops`; at least one, or it fails."
+    _check_budget('steps_for', 'flops', flops)
+    fpb = flops_per_batch(model, batch, loss_func)
+    if fpb == 0: raise ValueError("steps_for counts no FLOPs in this model's training step: budget it in steps.")
+    if flops < fpb:
+        raise ValueError(f"A budget of {flops:.3g} FLOPs buys no training step: one batch of {len(batch[0])} costs "
+                         f"{fpb:.3g} FLOPs ({fpb/1e12:.3g} TFLOPs). Give at least that.")
+    return int(flops // fpb)
 
 # %% ../nbs/09_accel.ipynb #3e428604
 class ThreadsCB(Callback):
@@ -163,7 +174,10 @@ def recipe_learner(dls, nfs=(12,24,48,96), lr=1e-2, wd=0.05, ls=0.1, mixed=True,
 
 def fit_budget(learn, tflops=None, secs=None, pct_start=0.25, cbs=()):
     "Train `learn` on a one-cycle schedule over `tflops` TFLOPs of compute or `secs` seconds; return the steps and the seconds."
-    steps = steps_for(tflops*1e12, learn.model, next(iter(learn.dls.train)), learn.loss_func) if tflops else None
+    if (tflops is None) == (secs is None):
+        raise ValueError(f"fit_budget needs one budget, tflops or secs; got tflops={tflops}, secs={secs}")
+    _check_budget('fit_budget', *(('tflops', tflops) if secs is None else ('secs', secs)))
+    steps = steps_for(tflops*1e12, learn.model, next(iter(learn.dls.train)), learn.loss_func) if secs is None else None
     sched = OneCycleCB(steps=steps, secs=secs, pct_start=pct_start, cycle_momentum=False)
     t0 = time.perf_counter()
     learn.fit(10_000, valid=False, cbs=[sched, *cbs])

@@ -6,6 +6,7 @@ Docs: https://miniai.github.io/miniai/augment.html.md"""
 
 # %% ../nbs/08_augment.ipynb #1437482c
 from __future__ import annotations
+import numbers
 from functools import partial
 
 import fastcore.all as fc
@@ -26,6 +27,13 @@ __all__ = ['rand_crop', 'hflip', 'rand_flip', 'rand_erase', 'rand_copy', 'BatchT
 def _check_batch(xb, nm):
     if xb.ndim != 4: raise ValueError(f"{nm} transforms a batch of images of shape (N,C,H,W); got shape {tuple(xb.shape)}. For one image use x[None].")
 
+def _check_int(f, nm, v, lo=0, what=''):
+    "Raise unless `v`, the argument `nm` of `f` (which counts `what`), is an integer >= `lo`."
+    if not (isinstance(v, numbers.Integral) and v >= lo):
+        raise ValueError(f"{f} needs {nm} to be an integer >= {lo} ({what}), got {nm}={v!r}")
+
+def _check_pad(f, pad): _check_int(f, 'pad', pad, what='the largest shift in pixels')
+
 def _is_cl(xb): return xb.is_contiguous(memory_format=torch.channels_last) and not xb.is_contiguous()
 def _format_of(res, xb):
     "`res`, a new NCHW batch, in `xb`'s memory format: a channels-last batch (see `09_accel`) stays channels-last."
@@ -34,8 +42,11 @@ def _format_of(res, xb):
 def rand_crop(xb, pad=2, fill=None):
     "Move each image of `xb` by up to `pad` pixels each way: pad with `fill` (default: the batch minimum), cut a random window."
     _check_batch(xb, 'rand_crop')
-    if pad < 0: raise ValueError(f"rand_crop needs pad >= 0 (the largest shift in pixels), got pad={pad}")
+    _check_pad('rand_crop', pad)
     n,c,h,w = xb.shape
+    if pad >= min(h, w):
+        raise ValueError(f"rand_crop needs pad < {min(h, w)} for {h}x{w} images (a larger shift can leave none of an "
+                         f"image), got pad={pad}")
     xp = xb.new_empty(n, c, h+2*pad, w+2*pad).fill_(xb.min() if fill is None else fill)
     xp[..., pad:pad+h, pad:pad+w] = xb
     dy,dx = torch.randint(0, 2*pad+1, (2, n), device=xb.device)
@@ -47,9 +58,13 @@ def hflip(xb):
     "Flip every image of `xb` left-right."
     return xb.flip(3)
 
+def _check_p(f, p):
+    if not (isinstance(p, numbers.Real) and 0 <= p <= 1):
+        raise ValueError(f"{f} needs 0 <= p <= 1 (the chance of a flip), got p={p!r}")
+
 def rand_flip(xb, p=0.5):
     "Flip each image of `xb` left-right with probability `p`."
-    _check_batch(xb, 'rand_flip')
+    _check_batch(xb, 'rand_flip'); _check_p('rand_flip', p)
     flip = torch.rand(len(xb), device=xb.device) < p
     return torch.where(flip[:,None,None,None], hflip(xb), xb)
 
@@ -73,14 +88,14 @@ def _n_rects(n, k, device):
     return (torch.arange(k, device=device) < torch.randint(0, k+1, (n,1), device=device))[...,None]
 
 # %% ../nbs/08_augment.ipynb #12bf9b30
-def _check_rects(xb, nm, pct, max_num):
-    _check_batch(xb, nm)
-    if not 0 < pct <= 1: raise ValueError(f"{nm} needs 0 < pct <= 1 (the longest side, of the image's), got pct={pct}")
-    if max_num < 0: raise ValueError(f"{nm} needs max_num >= 0 (the most rectangles per image), got max_num={max_num}")
+def _check_rects(f, pct, max_num):
+    if not (isinstance(pct, numbers.Real) and 0 < pct <= 1):
+        raise ValueError(f"{f} needs 0 < pct <= 1 (the longest side, of the image's), got pct={pct!r}")
+    _check_int(f, 'max_num', max_num, what='the most rectangles per image')
 
 def rand_erase(xb, pct=0.2, max_num=4, fill=None):
     "Fill 0 to `max_num` random rectangles (sides up to `pct` of the image's) of each image of `xb` with `fill` (default: the batch mean)."
-    _check_rects(xb, 'rand_erase', pct, max_num)
+    _check_batch(xb, 'rand_erase'); _check_rects('rand_erase', pct, max_num)
     n,c,h,w = xb.shape
     on = _n_rects(n, max_num, xb.device)
     rows = _mask(*_span(n, max_num, h, pct, xb.device), h) & on   # (N,k,H); empty for a rectangle an image does not get
@@ -91,7 +106,7 @@ def rand_erase(xb, pct=0.2, max_num=4, fill=None):
 # %% ../nbs/08_augment.ipynb #7c0e5a11
 def rand_copy(xb, pct=0.2, max_num=4):
     "Copy 0 to `max_num` random rectangles (sides up to `pct` of the image's) of each image of `xb` elsewhere in it."
-    _check_rects(xb, 'rand_copy', pct, max_num)
+    _check_batch(xb, 'rand_copy'); _check_rects('rand_copy', pct, max_num)
     n,c,h,w = xb.shape
     on = _n_rects(n, max_num, xb.device)
     (y0,ly),(x0,lx) = _span(n, max_num, h, pct, xb.device), _span(n, max_num, w, pct, xb.device)   # where each goes
@@ -113,21 +128,30 @@ class BatchTfm(nn.Module):
     def forward(self, xb): return self.f(xb, **self.kwargs)
     def extra_repr(self): return ', '.join(f'{k}={v}' for k,v in self.kwargs.items())
 
+# Each checks its arguments when it is made, so that a bad one fails where the transforms are put together
 class RandCrop(BatchTfm):
     "`rand_crop` as a module."
-    def __init__(self, pad=2): super().__init__(rand_crop, pad=pad)
+    def __init__(self, pad=2):
+        _check_pad('RandCrop', pad)
+        super().__init__(rand_crop, pad=pad)
 
 class RandFlip(BatchTfm):
     "`rand_flip` as a module."
-    def __init__(self, p=0.5): super().__init__(rand_flip, p=p)
+    def __init__(self, p=0.5):
+        _check_p('RandFlip', p)
+        super().__init__(rand_flip, p=p)
 
 class RandErase(BatchTfm):
     "`rand_erase` as a module."
-    def __init__(self, pct=0.2, max_num=4): super().__init__(rand_erase, pct=pct, max_num=max_num)
+    def __init__(self, pct=0.2, max_num=4):
+        _check_rects('RandErase', pct, max_num)
+        super().__init__(rand_erase, pct=pct, max_num=max_num)
 
 class RandCopy(BatchTfm):
     "`rand_copy` as a module."
-    def __init__(self, pct=0.2, max_num=4): super().__init__(rand_copy, pct=pct, max_num=max_num)
+    def __init__(self, pct=0.2, max_num=4):
+        _check_rects('RandCopy', pct, max_num)
+        super().__init__(rand_copy, pct=pct, max_num=max_num)
 
 # %% ../nbs/08_augment.ipynb #8b54752b
 def tfm_batch(b, tfm_x=fc.noop, tfm_y=fc.noop):
@@ -222,13 +246,17 @@ def tta(self:Learner, tfms=(hflip,), cbs=None):
 def shift(xb, dy=0, dx=0, fill=None):
     "Move every image of `xb` down `dy` and right `dx` pixels (negative: up, left), filling with `fill` (default: the batch minimum)."
     _check_batch(xb, 'shift')
+    h,w = xb.shape[-2:]
+    if not (isinstance(dy, numbers.Integral) and isinstance(dx, numbers.Integral) and abs(dy) < h and abs(dx) < w):
+        raise ValueError(f"shift needs integers |dy| < {h} and |dx| < {w} for {h}x{w} images (a larger shift leaves "
+                         f"none of an image), got dy={dy!r}, dx={dx!r}")
     p = max(abs(dy), abs(dx))
     if p == 0: return xb
-    h,w = xb.shape[-2:]
     xp = F.pad(xb, (p,)*4, value=float(xb.min() if fill is None else fill))
     return xp[..., p-dy:p-dy+h, p-dx:p-dx+w]
 
 def shift_views(d=1):
     "Test-time transforms: the flip, and shifts by `d` pixels along each axis, each with and without a flip."
+    _check_int('shift_views', 'd', d, lo=1, what='the shift in pixels')
     shifts = [partial(shift, dy=dy, dx=dx) for dy,dx in ((d,0), (-d,0), (0,d), (0,-d))]
     return [hflip] + shifts + [fc.compose(s, hflip) for s in shifts]

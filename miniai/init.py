@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/init.html.md"""
 
 # %% ../nbs/11_init.ipynb #f02fa78c
 from __future__ import annotations
-import math
+import math, numbers
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
@@ -28,12 +28,16 @@ _all_ = ['BatchTransformCB']
 # %% ../nbs/11_init.ipynb #6e1600ff
 def init_weights(m, leaky=0.):
     "Kaiming-normal weights for `m` if it is a conv layer (call it on every layer with `model.apply`), for a ReLU of slope `leaky` below 0."
+    if not (isinstance(leaky, numbers.Real) and 0 <= leaky < math.inf):   # an infinite one would zero the weights
+        raise ValueError(f"init_weights needs leaky (the next ReLU's slope below 0) in [0, inf), got leaky={leaky!r}")
     if isinstance(m, (nn.Conv1d,nn.Conv2d,nn.Conv3d)): init.kaiming_normal_(m.weight, a=leaky)
 
 # %% ../nbs/11_init.ipynb #b2b4d577
 def get_model(act=nn.ReLU, nfs=None, norm=None):
     "The course's CNN: a stride-2 `conv` (with `act` and `norm`) from each of `nfs` (1,8,16,32,64) to the next, then one to 10 scores, on `def_device`."
     if nfs is None: nfs = [1,8,16,32,64]
+    if not (isinstance(nfs, (list, tuple)) and nfs and all(isinstance(n, numbers.Integral) and n >= 1 for n in nfs)):
+        raise ValueError(f"get_model needs nfs (the channels, the input's first) as integers >= 1, got nfs={nfs!r}")
     layers = [conv(nfs[i], nfs[i+1], act=act, norm=norm) for i in range(len(nfs)-1)]
     return nn.Sequential(*layers, conv(nfs[-1], 10, act=False, bias=True), nn.Flatten()).to(def_device)
 
@@ -67,10 +71,21 @@ def plot_func(f, start=-5., end=5., steps=100, ax=None, figsize=(3,2)):
 # %% ../nbs/11_init.ipynb #b63001a9
 def _lsuv_stats(hook, mod, inp, outp):
     acts = outp.detach().float()
-    hook.mean,hook.std = acts.mean().item(),acts.std().item()
+    hook.mean,hook.std,hook.min = acts.mean().item(),acts.std().item(),acts.min().item()
 
 def lsuv_init(model, m, m_in, xb, tol=1e-3, max_iters=50):
     "Shift the bias and scale the weights of `m_in` until the output of `m` on `xb` has mean 0 and std 1 (within `tol`); return the rounds it took."
+    for nm,o in (('m', m), ('m_in', m_in)):
+        if not any(o is p for p in model.modules()):
+            raise ValueError(f"lsuv_init needs {nm} to be a layer of model, and {o} is not one of its modules: "
+                             f"pass the model's own layer.")
+    if not xb.float().std() > 0:
+        raise ValueError(f"lsuv_init needs a batch xb of finite values that vary, got one with std "
+                         f"{xb.float().std():.3g}: LSUV measures how layers spread real inputs; pass a batch of them.")
+    if not (isinstance(tol, numbers.Real) and 0 < tol < math.inf):
+        raise ValueError(f"lsuv_init needs tol > 0 and finite, got tol={tol!r}")
+    if not (isinstance(max_iters, numbers.Integral) and max_iters >= 1):
+        raise ValueError(f"lsuv_init needs max_iters to be an integer >= 1, got max_iters={max_iters!r}")
     if getattr(m_in, 'bias', None) is None:
         raise ValueError(f"lsuv_init moves the bias of m_in, and this {type(m_in).__name__} has none: give it one "
                          f"(conv(..., bias=True)), or leave LSUV to layers without a normalisation after them")
@@ -84,6 +99,8 @@ def lsuv_init(model, m, m_in, xb, tol=1e-3, max_iters=50):
             if abs(h.std-1) < tol and abs(h.mean) < tol: return i
             m_in.bias -= h.mean
             m_in.weight /= h.std
+    why = ("An output that is never negative (a ReLU's) cannot have mean 0: give the activation a shift "
+           "(GeneralRelu(sub=...)), or raise tol." if h.min >= 0 else "Check that m_in comes before m with no "
+           "normalisation between them (it would undo each change), or raise max_iters or tol.")
     raise ValueError(f"lsuv_init did not bring the output of {m} to mean 0 and std 1 in {max_iters} rounds: it is at mean "
-                     f"{h.mean:.3g}, std {h.std:.3g}. An output that is never negative (a ReLU's) cannot have mean 0: give "
-                     f"the activation a shift (GeneralRelu(sub=...)), or raise tol.")
+                     f"{h.mean:.3g}, std {h.std:.3g}. {why}")

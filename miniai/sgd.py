@@ -6,6 +6,7 @@ Docs: https://miniai.github.io/miniai/sgd.html.md"""
 
 # %% ../nbs/12_sgd.ipynb #d4cb0a3b
 from __future__ import annotations
+import math, numbers
 import matplotlib.pyplot as plt
 import torch
 from torch import nn, optim
@@ -21,9 +22,17 @@ __all__ = ['SGD', 'Momentum', 'RMSProp', 'Adam', 'HasLearnCB', 'get_lr', 'get_mo
            'BatchSchedCB']
 
 # %% ../nbs/12_sgd.ipynb #1efc0f55
+def _check_hyper(opt, nm, v, below_1=False):
+    "Raise unless the hyper-parameter `nm` of `opt` is a number in [0, inf), or in [0, 1) for an average's weight."
+    if not (isinstance(v, numbers.Real) and 0 <= v < (1 if below_1 else math.inf)):
+        rng = '[0, 1) (the weight of the past in an average)' if below_1 else '[0, inf)'
+        raise ValueError(f"{type(opt).__name__} needs {nm} in {rng}, got {nm}={v!r}.")
+
 class SGD(optim.Optimizer):
     "Gradient descent with weight decay `wd`, by hand: per parameter, `reg_step` then `opt_step`."
-    def __init__(self, params, lr, wd=0., **hypers): super().__init__(params, dict(lr=lr, wd=wd, **hypers))
+    def __init__(self, params, lr, wd=0., **hypers):
+        for nm,v in (('lr', lr), ('wd', wd)): _check_hyper(self, nm, v)
+        super().__init__(params, dict(lr=lr, wd=wd, **hypers))
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -49,7 +58,9 @@ class SGD(optim.Optimizer):
 # %% ../nbs/12_sgd.ipynb #4cacd50c
 class Momentum(SGD):
     "SGD along an exponentially weighted average of the gradients, `mom` the weight of the past."
-    def __init__(self, params, lr, wd=0., mom=0.9): super().__init__(params, lr, wd, momentum=mom)
+    def __init__(self, params, lr, wd=0., mom=0.9):
+        _check_hyper(self, 'mom', mom, below_1=True)
+        super().__init__(params, lr, wd, momentum=mom)
 
     def opt_step(self, p, pg, st):
         "Move the average of `p`'s gradients (from 0) towards the new one, and step along it."
@@ -60,7 +71,9 @@ class Momentum(SGD):
 # %% ../nbs/12_sgd.ipynb #9d86ae20
 class RMSProp(SGD):
     "SGD with each gradient divided by the root of an exponentially weighted average of its squares (`sqr_mom`)."
-    def __init__(self, params, lr, wd=0., sqr_mom=0.99, eps=1e-5): super().__init__(params, lr, wd, sqr_mom=sqr_mom, eps=eps)
+    def __init__(self, params, lr, wd=0., sqr_mom=0.99, eps=1e-5):
+        _check_hyper(self, 'sqr_mom', sqr_mom, below_1=True); _check_hyper(self, 'eps', eps)
+        super().__init__(params, lr, wd, sqr_mom=sqr_mom, eps=eps)
 
     def opt_step(self, p, pg, st):
         "Move the average of `p`'s squared gradients (from the first one) towards the new one; step by `lr` over its root."
@@ -72,6 +85,8 @@ class RMSProp(SGD):
 class Adam(SGD):
     "Momentum's average of the gradients over RMSProp's root mean square, both averages debiased for their start at 0."
     def __init__(self, params, lr, wd=0., beta1=0.9, beta2=0.99, eps=1e-5):
+        for nm,v in (('beta1', beta1), ('beta2', beta2)): _check_hyper(self, nm, v, below_1=True)
+        _check_hyper(self, 'eps', eps)
         super().__init__(params, lr, wd, betas=(beta1, beta2), eps=eps)
 
     def opt_step(self, p, pg, st):
