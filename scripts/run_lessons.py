@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fingerprint import ROOT, NBS, pages, fingerprint, why_stale
+from fingerprint import ROOT, NBS, pages, fingerprint, why_stale, _fmt
 
 OUT = ROOT/'_out'
 BIN = Path(sys.executable).parent
@@ -147,9 +147,8 @@ def print_summary(nbs, secs):
     rows = [(nb, r) for nb in nbs for r in json.loads(nb.read_text())['metadata']['miniai']['results']]
     if rows: print(f'\n{"notebook":<16} {"figure":<34} {"value":>12}  {"target":>10}')
     for nb,r in rows:
-        v = f"{r['value']:.4g}" if isinstance(r['value'], float) else str(r['value'])
         t = f"{r['target']} ({'met' if r['met'] else 'NOT met'})" if r.get('target') else ''
-        print(f"{nb.stem:<16} {r['key']:<34} {v+r['unit']:>12}  {t}")
+        print(f"{nb.stem:<16} {r['key']:<34} {_fmt(r['value'])+r['unit']:>12}  {t}")
     print(f"\n{len(nbs)} notebooks written in {secs:.0f}s, outputs in nbs/ (commit them with the code that made them).")
 
 if __name__ == '__main__': main()
