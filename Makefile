@@ -1,6 +1,6 @@
 # miniai's setup entry point. `make lessons` runs the main job, `make test` runs the tests.
 # Each target sets up what it needs first: a virtual environment in .venv with torch, miniai installed
-# editable with its dev extras, and the data sets cached.
+# editable with its dev and diffusion extras, and the data sets cached.
 #
 # Which torch: on a machine with an NVIDIA GPU (`nvidia-smi -L` lists one) pip's default build, which on Linux is
 # the CUDA build (several GB); elsewhere the CPU build, from PyTorch's CPU wheel index (TORCH_INDEX). Where that
@@ -39,7 +39,7 @@ $(VENV)/.installed: pyproject.toml
 	  $(BIN)/python -m pip install -q "$(TORCH)"; }; \
 	fi
 	@$(BIN)/python -c "import torch; print(f'setup: torch {torch.__version__}, CUDA {torch.version.cuda or \"none (CPU build)\"}')" 2>/dev/null || true
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,diffusion]"
 	@touch $@
 
 # Get both data sets and build their caches; falls back to the package registries on machines without internet.

@@ -22,8 +22,8 @@ from .resnet import ResBlock, resnet
 from .augment import AugmentCB, RandCrop, RandFlip, shift_views
 
 # %% auto #0
-__all__ = ['cpu_bf16', 'MixedPrecisionCB', 'ChannelsLastCB', 'flops_per_batch', 'matmul_flops', 'steps_for', 'ThreadsCB',
-           'fashion_dls', 'recipe_learner', 'fit_budget', 'busy_cpu']
+__all__ = ['cpu_bf16', 'MixedPrecisionCB', 'MixedPrecision', 'AccelerateCB', 'ChannelsLastCB', 'flops_per_batch', 'matmul_flops',
+           'steps_for', 'ThreadsCB', 'fashion_dls', 'recipe_learner', 'fit_budget', 'busy_cpu']
 
 # %% ../nbs/09_accel.ipynb #604a41f2
 def cpu_bf16() -> bool:
@@ -55,6 +55,33 @@ class MixedPrecisionCB(TrainCB):
     def step(self, learn):
         self.scaler.step(learn.opt)
         self.scaler.update()
+
+# %% ../nbs/09_accel.ipynb #87438dc8
+class MixedPrecision(MixedPrecisionCB):
+    "The course's name for `MixedPrecisionCB`, ordered after `DeviceCB`."
+    order = DeviceCB.order+10
+
+# %% ../nbs/09_accel.ipynb #dd778835
+def _default_precision():
+    "accelerate's name for the mixed precision `MixedPrecisionCB` would choose here."
+    if torch.cuda.is_available(): return 'fp16'
+    return 'bf16' if cpu_bf16() else 'no'
+
+class AccelerateCB(TrainCB):
+    "`TrainCB` on Hugging Face accelerate's `Accelerator`, on one process: fp16 on CUDA, bf16 on a CPU that has it."
+    order = DeviceCB.order+10
+    def __init__(self, n_inp=1, mixed_precision=None):
+        super().__init__(n_inp)
+        try: from accelerate import Accelerator
+        except ImportError: raise ImportError('AccelerateCB needs Hugging Face accelerate: pip install -e ".[diffusion]"') from None
+        self.acc = Accelerator(mixed_precision=mixed_precision or _default_precision())
+        if self.acc.num_processes > 1:
+            raise RuntimeError(f"AccelerateCB trains on one process, not {self.acc.num_processes}: use DDPCB (06_distributed)")
+        self.skips_bad_steps = self.acc.mixed_precision == 'fp16'   # its scaler skips overflowed steps, as in MixedPrecisionCB
+
+    def before_fit(self, learn): learn.model,learn.opt = self.acc.prepare(learn.model, learn.opt)
+    def before_batch(self, learn): learn.batch = to_device(learn.batch, self.acc.device)
+    def backward(self, learn): self.acc.backward(learn.loss)
 
 # %% ../nbs/09_accel.ipynb #271043a7
 class ChannelsLastCB(Callback):
