@@ -1,6 +1,8 @@
 """`make gpu-check`: on a machine with a CUDA GPU, train the book's Fashion-MNIST recipe on it with and without mixed
 precision (fp16 with a grad scaler) for a fixed budget of steps, printing each epoch's time and the test accuracy,
-then run the CUDA tests (tests/test_cuda.py). Sized to finish within 5 minutes on a recent GPU."""
+then train the book's DDPM (benchmarks/diffusion.py) on it with mixed precision for a fixed budget of 30 TFLOPs and print
+the FID of 2,048 DDIM samples beside its floor, then run the CUDA tests (tests/test_cuda.py). Sized to finish within 5
+minutes on a recent GPU."""
 import argparse, json, subprocess, sys
 from pathlib import Path
 import torch
@@ -32,9 +34,15 @@ def main():
     dls = fashion_dls(512, device='cuda')
     res = {k: run(dls, mixed, a.epochs) for k,mixed in (('fp16', True), ('fp32', False))}
     res['fp16_speedup'] = round(res['fp32']['secs']/res['fp16']['secs'], 2)
-    tests = subprocess.run([sys.executable, '-m', 'pytest', '-q', str(Path(__file__).parent.parent/'tests'/'test_cuda.py')])
+    here = Path(__file__).parent
+    ddpm = subprocess.run([sys.executable, str(here/'diffusion.py'), '--device', 'cuda', '--tflops', '30', '--ddpm-steps', '0'],
+                          stdout=subprocess.PIPE, text=True)
+    print(ddpm.stdout, end='', flush=True)
+    line = next((l for l in ddpm.stdout.splitlines() if l.startswith('RESULT ')), None)
+    res['ddpm'] = json.loads(line[7:]) if line else f'benchmarks/diffusion.py failed (exit {ddpm.returncode})'
+    tests = subprocess.run([sys.executable, '-m', 'pytest', '-q', str(here.parent/'tests'/'test_cuda.py')])
     res['cuda_tests_passed'] = tests.returncode == 0
     print('RESULT ' + json.dumps(res))
-    sys.exit(tests.returncode)
+    sys.exit(tests.returncode or (0 if line else 1))
 
 if __name__ == '__main__': main()
