@@ -6,8 +6,9 @@ a budget of training compute, and what sampling with fewer steps costs in FID.
    TFLOPs of training compute: the FLOPs of one training batch, counted by `FlopCounterMode` (forward and backward),
    times the batches trained. It reports `train_tflops`, `epochs`, `seconds` (of training) and `mfu`: the training
    FLOP/s over the FLOP/s of a matrix product in the type it trained in, measured in the same run.
-2. Samples `--n` images with DDIM at `--ddim-steps` steps (eta=0) and with DDPM at 1,000 steps (`ddim_step` with eta=1,
-   which is DDPM's update), under the same autocast as training, and gives the FID of each against the 10,000 test
+2. Samples `--n` images with DDIM at `--ddim-steps` steps, with fresh noise at each step as the course samples
+   (`eta=1`: `fid_ddim50`) and without (`eta=0`, the DDIM paper's deterministic sampler: `fid_ddim50_eta0`), and with
+   DDPM at 1,000 steps (`ddim_step` with eta=1 at every step is DDPM's update), under the same autocast as training, and gives the FID of each against the 10,000 test
    images (`miniai.fid.fashion_eval`, features of the book's own classifier), beside `fid_floor`: the FID of `--n`
    real training images against the same reference. Sampling FLOPs are the model's forward FLOPs times the calls.
 Targets (issue 20): fid_ddim50 <= 3x fid_floor after <= 30 TFLOPs of training; fid_ddim50 <= 1.2x fid_ddpm1000.
@@ -67,7 +68,8 @@ def main():
     res.update(fid_floor=round(floor, 3))
     print(f'floor: FID of {a.n} real training images against the 10,000 test images: {floor:.3f}', flush=True)
     f1 = fwd_flops(learn.model, (1,1,28,28), a.device)
-    runs = [(f'ddim{s}', s, 0.) for s in a.ddim_steps] + ([(f'ddpm{a.ddpm_steps}', a.ddpm_steps, 1.)] if a.ddpm_steps else [])
+    runs = ([(f'ddim{s}', s, 1.) for s in a.ddim_steps] + [(f'ddim{s}_eta0', s, 0.) for s in a.ddim_steps] +
+            ([(f'ddpm{a.ddpm_steps}', a.ddpm_steps, 1.)] if a.ddpm_steps else []))
     for name,steps,eta in runs:
         torch.manual_seed(a.seed)
         t0 = time.perf_counter()
