@@ -129,8 +129,13 @@ class DDPMCB(Callback):
     def sample(self, model, sz, every=1): return ddpm_sample(model, sz, self.sched, every)
 
 # %% ../nbs/13_ddpm.ipynb #a720ef6b
-def abar(t): return (t*math.pi/2).cos()**2
-def inv_abar(x): return x.sqrt().acos()*2/math.pi
+def abar(t):
+    "The cosine schedule: the share of the image left at time `t` in [0,1], cos²(tπ/2)."
+    return (t*math.pi/2).cos()**2
+
+def inv_abar(x):
+    "The time at which `abar` is `x`."
+    return x.sqrt().acos()*2/math.pi
 
 # %% ../nbs/15_ddim.ipynb #89db0b81
 from fastprogress import progress_bar

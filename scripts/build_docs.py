@@ -6,7 +6,7 @@ Quarto each page goes through the processors `nbdev-docs` runs before Quarto (ti
 `show_doc` for every exported symbol, hidden and exported cells removed, directives stripped) and nbconvert writes it
 as HTML, figures embedded, with a sidebar linking every page. A page whose outputs came from other code says so at
 its top, with the command that refreshes it (`make test` fails on it: see fingerprint.py)."""
-import argparse, re, shutil, subprocess, sys, time
+import argparse, ast, re, shutil, subprocess, sys, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -48,7 +48,20 @@ def process(src):
     from nbdev.processors import FilterDefaults
     nb = read_nb(src)
     nb.path_ = str(src)
+    # nbdev executes every cell that imports something; a lesson cell that also uses what earlier lesson cells made
+    # would fail there, so for the doc build such a cell runs its imports only, and gets its source and outputs back.
+    kept = {}
+    for c in nb.cells:
+        if c.cell_type != 'code' or re.search(r'^\s*#\|\s*(export|exec_doc)', c.source, re.M): continue
+        try: body = ast.parse(c.source).body
+        except SyntaxError: continue
+        imps = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        if imps and len(imps) < len(body):
+            kept[c.get('id')] = (c.source, c.get('outputs'))
+            c.source = '\n'.join(ast.get_source_segment(c.source, n) for n in imps)
     with working_directory(NBS): FilterDefaults()(nb)
+    for c in nb.cells:
+        if c.get('id') in kept: c.source,c['outputs'] = kept[c['id']]
     ws = nb.metadata.get('widgets', {}).get('application/vnd.jupyter.widget-state+json', {})
     if not ws.get('state'): nb.metadata.pop('widgets', None)   # exec_show_docs records an empty widget state
     fm = {}
