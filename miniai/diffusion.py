@@ -21,7 +21,7 @@ from .learner import *
 from .accel import MixedPrecisionCB, fit_budget
 
 # %% auto #0
-__all__ = ['fashion_x', 'linear_sched', 'noisify', 'DiffusersUNet', 'init_ddpm', 'ddpm_unet', 'collate_ddpm', 'dl_ddpm', 'ddpm_dls', 'ddpm_learner', 'ddpm_sample', 'DDPMCB', 'abar', 'inv_abar', 'ddim_step', 'sample']
+__all__ = ['fashion_x', 'linear_sched', 'noisify', 'DiffusersUNet', 'init_ddpm', 'ddpm_unet', 'collate_ddpm', 'dl_ddpm', 'ddpm_dls', 'ddpm_learner', 'ddpm_sample', 'DDPMCB', 'abar', 'inv_abar', 'ddim_step', 'sample', 'timestep_embedding', 'pre_conv', 'upsample', 'lin', 'EmbResBlock', 'saved', 'DownBlock', 'UpBlock', 'EmbUNetModel', 'SelfAttention', 'SelfAttention2D', 'CondUNetModel', 'CFGModel', 'cond_sample']
 
 # %% ../nbs/13_ddpm.ipynb #b8cec618
 def fashion_x(split='train') -> torch.Tensor:
@@ -78,21 +78,30 @@ def ddpm_unet(nfs=(16,32,64), attn=False, layers_per_block=1, size=28):
                                    down_block_types=tuple(down), up_block_types=tuple(up)))
 
 # %% ../nbs/13_ddpm.ipynb #d0788fbd
-def collate_ddpm(b, xl='image', ᾱ=None):
-    "Collate dataset rows `b` and noisify their images, the column `xl`: the course's `collate_ddpm` with arguments."
-    return noisify(default_collate(b)[xl], ᾱ)
+def collate_ddpm(b, xl='image', ᾱ=None, yl=None):
+    "Collate rows `b` and noisify their images (column `xl`): ((x_t, t), ε), or ((x_t, t, y), ε) with a label column `yl`."
+    b = default_collate(b)
+    (xt,t),ε = noisify(b[xl], ᾱ)
+    return ((xt,t,b[yl]),ε) if yl else ((xt,t),ε)
 
-def dl_ddpm(ds, bs=512, xl='image', ᾱ=None, **kwargs):
+def dl_ddpm(ds, bs=512, xl='image', ᾱ=None, yl=None, **kwargs):
     "A `DataLoader` of noisified batches from the dataset `ds` (rows of dicts), as the course builds it."
-    return DataLoader(ds, batch_size=bs, collate_fn=partial(collate_ddpm, xl=xl, ᾱ=ᾱ), **kwargs)
+    return DataLoader(ds, batch_size=bs, collate_fn=partial(collate_ddpm, xl=xl, ᾱ=ᾱ, yl=yl), **kwargs)
 
-def _noisify_batch(b, ᾱ=None): return noisify(b[0], ᾱ)
+def _noisify_batch(b, ᾱ=None, cond=False):
+    (xt,t),ε = noisify(b[0], ᾱ)
+    return ((xt,t,b[1]),ε) if cond else ((xt,t),ε)
 
-def ddpm_dls(x_train, x_valid, bs=512, ᾱ=None) -> DataLoaders:
-    "`DataLoaders` of noisified batches cut from images in memory, shuffled for training."
-    def dl(x, train): return tensor_dl(TensorDS(x, torch.zeros(len(x)), tfm=fc.noop), bs, shuffle=train,
-                                       drop_last=train, collate_fn=partial(_noisify_batch, ᾱ=ᾱ))
-    return DataLoaders(dl(x_train, True), dl(x_valid, False))
+def ddpm_dls(x_train, x_valid, bs=512, ᾱ=None, y_train=None, y_valid=None) -> DataLoaders:
+    "`DataLoaders` of noisified batches cut from images in memory; with labels `y_train` and `y_valid`, ((x_t, t, y), ε)."
+    cond = y_train is not None
+    if cond != (y_valid is not None):
+        raise ValueError("ddpm_dls got labels for only one of its sets: pass both y_train and y_valid, or neither")
+    for x,y,n in ((x_train, y_train, 'train'), (x_valid, y_valid, 'valid')):
+        if y is not None and len(y) != len(x): raise ValueError(f"ddpm_dls got {len(x)} {n} images but {len(y)} labels: pass one label per image")
+    def dl(x, y, train): return tensor_dl(TensorDS(x, torch.zeros(len(x)) if y is None else y, tfm=fc.noop), bs,
+                                          shuffle=train, drop_last=train, collate_fn=partial(_noisify_batch, ᾱ=ᾱ, cond=cond))
+    return DataLoaders(dl(x_train, y_train, True), dl(x_valid, y_valid, False))
 
 # %% ../nbs/13_ddpm.ipynb #82106e6d
 def ddpm_learner(dls, model=None, lr=2e-3, device=def_device, cbs=()) -> Learner:
@@ -168,3 +177,209 @@ def sample(f, model, sz, steps, eta=1., clamp=True, every=1):
         x_0_hat,x_t = f(x_t, noise, abar_t, abar_t1, 1-abar_t, 1-abar_t1, eta, 1-((i+1)/100), clamp=clamp)
         if (i+1) % every == 0 or i == steps-1: preds.append(x_0_hat.float().cpu())
     return preds
+
+# %% ../nbs/16_unet.ipynb #464a2ffc
+from functools import wraps
+
+# %% ../nbs/16_unet.ipynb #7e301b57
+def timestep_embedding(tsteps, emb_dim, max_period=10000):
+    "Each of `tsteps` as `emb_dim` sines and cosines of geometrically spaced frequencies, down to 1/`max_period`."
+    exponent = -math.log(max_period) * torch.linspace(0, 1, emb_dim//2, device=tsteps.device)
+    emb = tsteps[:,None].float() * exponent.exp()[None,:]
+    emb = torch.cat([emb.sin(), emb.cos()], dim=-1)
+    return F.pad(emb, (0,1,0,0)) if emb_dim%2==1 else emb
+
+# %% ../nbs/16_unet.ipynb #49686d4c
+def pre_conv(ni, nf, ks=3, stride=1, act=nn.SiLU, norm=None, bias=True):
+    "Norm, then activation, then a `ks`x`ks` convolution from `ni` to `nf` channels."
+    layers = nn.Sequential()
+    if norm: layers.append(norm(ni))
+    if act : layers.append(act())
+    layers.append(nn.Conv2d(ni, nf, stride=stride, kernel_size=ks, padding=ks//2, bias=bias))
+    return layers
+
+def upsample(nf):
+    "Twice the height and width: nearest-neighbour upsampling, then a 3x3 convolution."
+    return nn.Sequential(nn.Upsample(scale_factor=2.), nn.Conv2d(nf, nf, 3, padding=1))
+
+def lin(ni, nf, act=nn.SiLU, norm=None, bias=True):
+    "Norm, then activation, then a linear layer from `ni` to `nf` features."
+    layers = nn.Sequential()
+    if norm: layers.append(norm(ni))
+    if act : layers.append(act())
+    layers.append(nn.Linear(ni, nf, bias=bias))
+    return layers
+
+# %% ../nbs/16_unet.ipynb #28b2e524
+class EmbResBlock(nn.Module):
+    "A pre-activation ResBlock whose middle is scaled and shifted by the embedding `t`; optionally self-attention after."
+    def __init__(self, n_emb, ni, nf=None, ks=3, act=nn.SiLU, norm=nn.BatchNorm2d, attn_chans=0):
+        super().__init__()
+        if nf is None: nf = ni
+        self.emb_proj = nn.Linear(n_emb, nf*2)
+        self.conv1 = pre_conv(ni, nf, ks, act=act, norm=norm)
+        self.conv2 = pre_conv(nf, nf, ks, act=act, norm=norm)
+        self.idconv = fc.noop if ni==nf else nn.Conv2d(ni, nf, 1)
+        self.attn = False
+        if attn_chans: self.attn = SelfAttention2D(nf, attn_chans)
+
+    def forward(self, x, t):
+        inp = x
+        x = self.conv1(x)
+        emb = self.emb_proj(F.silu(t))[:, :, None, None]
+        scale,shift = torch.chunk(emb, 2, dim=1)
+        x = x*(1+scale) + shift
+        x = self.conv2(x)
+        x = x + self.idconv(inp)
+        if self.attn: x = x + self.attn(x)
+        return x
+
+# %% ../nbs/16_unet.ipynb #f8b3d071
+def _save_output(m, inp, out): m._saved_in.saved.append(out)
+
+def saved(m, blk):
+    "Make `m` append its output to `blk.saved` each time it runs; returns `m`."
+    object.__setattr__(m, '_saved_in', blk)   # a plain attribute: `blk` is not a submodule of `m`
+    m.register_forward_hook(_save_output)
+    return m
+
+# %% ../nbs/16_unet.ipynb #673e09dd
+class DownBlock(nn.Module):
+    "`num_layers` EmbResBlocks, then a stride-2 convolution (unless `add_down=False`); each output goes to `self.saved`."
+    def __init__(self, n_emb, ni, nf, add_down=True, num_layers=1, attn_chans=0):
+        super().__init__()
+        self.resnets = nn.ModuleList([saved(EmbResBlock(n_emb, ni if i==0 else nf, nf, attn_chans=attn_chans), self)
+                                      for i in range(num_layers)])
+        self.down = saved(nn.Conv2d(nf, nf, 3, stride=2, padding=1), self) if add_down else nn.Identity()
+
+    def forward(self, x, t):
+        self.saved = []
+        for resnet in self.resnets: x = resnet(x, t)
+        x = self.down(x)
+        return x
+
+class UpBlock(nn.Module):
+    "`num_layers` EmbResBlocks, each on its input and one activation popped from `ups`; then upsampling."
+    def __init__(self, n_emb, ni, prev_nf, nf, add_up=True, num_layers=2, attn_chans=0):
+        super().__init__()
+        self.resnets = nn.ModuleList(
+            [EmbResBlock(n_emb, (prev_nf if i==0 else nf)+(ni if (i==num_layers-1) else nf), nf, attn_chans=attn_chans)
+            for i in range(num_layers)])
+        self.up = upsample(nf) if add_up else nn.Identity()
+
+    def forward(self, x, t, ups):
+        for resnet in self.resnets: x = resnet(torch.cat([x, ups.pop()], dim=1), t)
+        return self.up(x)
+
+# %% ../nbs/16_unet.ipynb #2e92497a
+class EmbUNetModel(nn.Module):
+    "The course's UNet: `len(nfs)` levels of `num_layers` EmbResBlocks, self-attention from level `attn_start` on."
+    def __init__( self, in_channels=3, out_channels=3, nfs=(224,448,672,896), num_layers=1, attn_chans=8, attn_start=1):
+        super().__init__()
+        self.conv_in = nn.Conv2d(in_channels, nfs[0], kernel_size=3, padding=1)
+        self.n_temb = nf = nfs[0]
+        n_emb = nf*4
+        self.emb_mlp = nn.Sequential(lin(self.n_temb, n_emb, norm=nn.BatchNorm1d),
+                                     lin(n_emb, n_emb))
+        self.downs = nn.ModuleList()
+        n = len(nfs)
+        for i in range(n):
+            ni = nf
+            nf = nfs[i]
+            self.downs.append(DownBlock(n_emb, ni, nf, add_down=i!=n-1, num_layers=num_layers,
+                                        attn_chans=0 if i<attn_start else attn_chans))
+        self.mid_block = EmbResBlock(n_emb, nfs[-1])
+
+        rev_nfs = list(reversed(nfs))
+        nf = rev_nfs[0]
+        self.ups = nn.ModuleList()
+        for i in range(n):
+            prev_nf = nf
+            nf = rev_nfs[i]
+            ni = rev_nfs[min(i+1, len(nfs)-1)]
+            self.ups.append(UpBlock(n_emb, ni, prev_nf, nf, add_up=i!=n-1, num_layers=num_layers+1,
+                                    attn_chans=0 if i>=n-attn_start else attn_chans))
+        self.conv_out = pre_conv(nfs[0], out_channels, act=nn.SiLU, norm=nn.BatchNorm2d, bias=False)
+
+    def emb(self, inp):
+        "The embedding every block takes: the time's, through the MLP. A conditional model adds its class's."
+        return self.emb_mlp(timestep_embedding(inp[1], self.n_temb))
+
+    def forward(self, inp):
+        emb = self.emb(inp)
+        x = self.conv_in(inp[0])
+        saved = [x]
+        for block in self.downs: x = block(x, emb)
+        saved += [p for o in self.downs for p in o.saved]
+        x = self.mid_block(x, emb)
+        for block in self.ups: x = block(x, emb, saved)
+        return self.conv_out(x)
+
+# %% ../nbs/17_attention.ipynb #8449fc71
+class SelfAttention(nn.Module):
+    "Multi-head self-attention over a sequence, with `attn_chans` channels per head; `(n, ni, s)` in and out."
+    def __init__(self, ni, attn_chans, transpose=True):
+        super().__init__()
+        self.nheads = ni//attn_chans
+        self.scale = math.sqrt(ni/self.nheads)
+        self.norm = nn.LayerNorm(ni)
+        self.qkv = nn.Linear(ni, ni*3)
+        self.proj = nn.Linear(ni, ni)
+        self.t = transpose
+
+    def forward(self, x):
+        if self.t: x = x.transpose(1, 2)
+        n,sl,c = x.shape
+        x = self.norm(x)
+        x = self.qkv(x)
+        x = x.view(n, sl, self.nheads, -1).transpose(1, 2).reshape(n*self.nheads, sl, -1)   # heads into the batch
+        q,k,v = torch.chunk(x, 3, dim=-1)
+        s = (q@k.transpose(1,2))/self.scale
+        x = s.softmax(dim=-1)@v
+        x = x.view(n, self.nheads, sl, -1).transpose(1, 2).reshape(n, sl, c)             # and back
+        x = self.proj(x)
+        if self.t: x = x.transpose(1, 2)
+        return x
+
+class SelfAttention2D(SelfAttention):
+    "`SelfAttention` over the pixels of a feature map: `(n, ni, h, w)` in and out."
+    def forward(self, x):
+        n,c,h,w = x.shape
+        return super().forward(x.view(n, c, -1)).reshape(n,c,h,w)
+
+# %% ../nbs/18_conditional.ipynb #eb543430
+class CondUNetModel(EmbUNetModel):
+    "An `EmbUNetModel` called as `model((x_t, t, c))`; class `n_classes` is 'none', and replaces each label in training with probability `p_uncond`."
+    def __init__(self, n_classes, in_channels=3, out_channels=3, nfs=(224,448,672,896), num_layers=1, attn_chans=0,
+                 attn_start=1, p_uncond=0.):
+        super().__init__(in_channels, out_channels, nfs, num_layers, attn_chans, attn_start)
+        self.n_classes,self.p_uncond = n_classes,p_uncond
+        self.cond_emb = nn.Embedding(n_classes+1, self.n_temb*4)
+
+    def emb(self, inp):
+        c = inp[2]
+        if self.training and self.p_uncond:
+            c = torch.where(torch.rand(len(c), device=c.device) < self.p_uncond, self.n_classes, c)
+        return super().emb(inp) + self.cond_emb(c)
+
+# %% ../nbs/18_conditional.ipynb #63382ffe
+class CFGModel(nn.Module):
+    "`model` as `sample` calls it, `m((x_t, t))`: its noise for classes `c`, with classifier-free guidance `guidance`."
+    def __init__(self, model, c, guidance=1.):
+        super().__init__()
+        self.model,self.guidance = model,guidance
+        self.register_buffer('c', torch.as_tensor(c).long(), persistent=False)
+
+    def forward(self, x):
+        x_t,t = x
+        c = self.c.expand(len(x_t)) if self.c.ndim == 0 else self.c
+        if len(c) != len(x_t): raise ValueError(f"CFGModel got {len(c)} classes for {len(x_t)} images: pass one class, or one per image")
+        if self.guidance == 1: return self.model((x_t, t, c))
+        u,e = self.model((torch.cat([x_t, x_t]), t, torch.cat([torch.full_like(c, self.model.n_classes), c]))).chunk(2)
+        return u + self.guidance*(e-u)
+
+# %% ../nbs/18_conditional.ipynb #e45c0008
+def cond_sample(c, f, model, sz, steps, eta=1., guidance=1., every=1):
+    "Sample `sz` images of class `c` (an int, or one per image) with `steps` steps of `f`, and classifier-free `guidance`."
+    ps = next(model.parameters())
+    return sample(f, CFGModel(model, c, guidance).to(ps.device), sz, steps, eta=eta, every=every)
