@@ -311,6 +311,7 @@ class EmbUNetModel(nn.Module):
         saved = [x]
         for block in self.downs: x = block(x, emb)
         saved += [p for o in self.downs for p in o.saved]
+        for o in self.downs: o.saved = []   # keep no activations alive after the call (a copy of the model can't take them)
         x = self.mid_block(x, emb)
         for block in self.ups: x = block(x, emb, saved)
         return self.conv_out(x)
