@@ -15,7 +15,7 @@ from miniai.autoencoder import simple_ae, ae_ours, fit_ae, pca_fit, pca_encode, 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument('--epochs', type=int, default=16, help='epochs for our autoencoder')
+    p.add_argument('--epochs', type=int, default=20, help='epochs for our autoencoder')
     p.add_argument('--lesson-epochs', type=int, default=5, help="epochs for the lesson's autoencoder")
     a = p.parse_args()
     dls = fast_dls(load_dsd('fashion_mnist'), batch_size=256)

@@ -1,81 +1,98 @@
-"""The book's DDPM (`miniai.diffusion`, taught in nbs/13_ddpm.ipynb and nbs/15_ddim.ipynb): the FID of its samples after
-a budget of training compute, and what sampling with fewer steps costs in FID.
+"""The book's diffusion models (`miniai.diffusion`, taught in nbs/13_ddpm to nbs/18_conditional): the FID of their samples
+after a budget of training compute. `--parts` chooses what runs (default: all three):
 
-1. Trains `ddpm_unet()` on Fashion-MNIST's 60,000 training images with `ddpm_learner` (cosine schedule, MSE on the noise,
-   AdamW, mixed precision: bf16 on a CPU that has it, fp16 on CUDA, else float32) and `fit_budget`, to `--tflops`
-   TFLOPs of training compute: the FLOPs of one training batch, counted by `FlopCounterMode` (forward and backward),
-   times the batches trained. It reports `train_tflops`, `epochs`, `seconds` (of training) and `mfu`: the training
-   FLOP/s over the FLOP/s of a matrix product in the type it trained in, measured in the same run.
-2. Samples `--n` images with DDIM at `--ddim-steps` steps, with fresh noise at each step as the course samples
-   (`eta=1`: `fid_ddim50`) and without (`eta=0`, the DDIM paper's deterministic sampler: `fid_ddim50_eta0`), and with
-   DDPM at 1,000 steps (`ddim_step` with eta=1 at every step is DDPM's update), under the same autocast as training, and gives the FID of each against the 10,000 test
-   images (`miniai.fid.fashion_eval`, features of the book's own classifier), beside `fid_floor`: the FID of `--n`
-   real training images against the same reference. Sampling FLOPs are the model's forward FLOPs times the calls.
-Targets (issue 20): fid_ddim50 <= 3x fid_floor after <= 30 TFLOPs of training; fid_ddim50 <= 1.2x fid_ddpm1000.
+ddpm (issue 20): trains `ddpm_unet()` (diffusers' `UNet2DModel` from a config) on Fashion-MNIST's 60,000 training
+   images with `ddpm_learner` (cosine schedule, MSE on the noise, AdamW, mixed precision: bf16 on a CPU that has it, fp16
+   on CUDA, else float32) and `fit_budget`, to `--tflops` TFLOPs of training compute: the FLOPs of one training batch,
+   counted by `FlopCounterMode` (forward and backward), times the batches trained. It reports `train_tflops`, `epochs`,
+   `seconds` (of training) and `mfu`: the training FLOP/s over the FLOP/s of a matrix product in the type it trained in,
+   measured in the same run. Then it samples `--n` images with DDIM at `--ddim-steps` steps, with fresh noise at each
+   step as the course samples (`eta=1`: `fid_ddim50`) and without (`eta=0`: `fid_ddim50_eta0`), and with DDPM at 1,000
+   steps (`ddim_step` with eta=1 at every step is DDPM's update), under the same autocast as training, and gives the FID
+   of each against the 10,000 test images (`miniai.fid.fashion_eval`, features of the book's own classifier), beside
+   `fid_floor`: the FID of `--n` real training images against the same reference. Sampling FLOPs are the model's forward
+   FLOPs times the calls.
+   Targets (issue 20): fid_ddim50 <= 3x fid_floor after <= 30 TFLOPs of training; fid_ddim50 <= 1.2x fid_ddpm1000.
+unet (issue 21, 16_unet): miniai's `EmbUNetModel` (16, 32, 64 channels, no attention) against `ddpm_unet()`, each trained
+   as above for `--tflops`, then `--n` DDIM samples at 50 steps (eta=1): `fid_unet_ours`, `fid_unet_diffusers`.
+   Target: fid_unet_ours <= fid_unet_diffusers at equal training TFLOPs and a similar parameter count.
+cond (issue 21, 18_conditional): `CondUNetModel` (the same UNet with a class embedding, labels dropped with probability
+   0.1) and the unconditional `EmbUNetModel`, each trained for `--tflops`; 1,000 samples (100 per class) of the
+   conditional model at each classifier-free guidance scale of `--guidance`, 1,000 of the unconditional one, DDIM at 50
+   steps (eta=1). `cond_accuracy`: the fraction the book's classifier (`miniai.fid.classify`) puts in the class asked
+   for; `fid_cond` and `fid_uncond` beside the floor for 1,000. The RESULT reports the scale with the lowest FID among
+   those at >= 90% accuracy (else the most accurate).
+   Targets: cond_accuracy >= 0.9 and fid_cond <= fid_uncond.
 
 Everything comes from `miniai`; this script only sets the budgets and prints. Run it alone on the machine."""
-import argparse, json, os, time, contextlib
+import argparse, json, os, time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 from miniai.conv import def_device
+from miniai.datasets import load_dsd
 from miniai.learner import ProgressCB
+from miniai.init import set_seed
 from miniai.accel import fit_budget, flops_per_batch, matmul_flops, MixedPrecisionCB, cpu_bf16
-from miniai.diffusion import fashion_x, ddpm_dls, ddpm_learner, ddpm_unet, sample, ddim_step, noisify
-from miniai.fid import fashion_eval, fid_floor
+from miniai.diffusion import (fashion_x, ddpm_dls, ddpm_learner, ddpm_unet, sample, ddim_step, noisify, EmbUNetModel,
+                              CondUNetModel, cond_sample)
+from miniai.fid import fashion_eval, fid_floor, classify
 
 def load(): return round(os.getloadavg()[0], 1)
 
 def fwd_flops(model, sz, device):
-    "FLOPs of one forward pass of `model` on a noisy batch of shape `sz`."
+    "FLOPs of one forward pass of `model` on a noisy batch of shape `sz` (with class 0 for a conditional model)."
     (xt,t),_ = noisify(torch.zeros(sz, device=device))
-    with torch.no_grad(), FlopCounterMode(display=False) as f: model((xt, t))
+    inp = (xt, t, torch.zeros(sz[0], dtype=torch.long, device=device)) if isinstance(model, CondUNetModel) else (xt, t)
+    with torch.no_grad(), FlopCounterMode(display=False) as f: model.eval()(inp)
     return f.get_total_flops()
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--tflops', type=float, default=30., help='training compute')
-    p.add_argument('--n', type=int, default=2048, help='samples per FID')
-    p.add_argument('--bs', type=int, default=64)
-    p.add_argument('--lr', type=float, default=2e-3)
-    p.add_argument('--ddim-steps', type=int, nargs='+', default=[50])
-    p.add_argument('--ddpm-steps', type=int, default=1000, help='0 skips the DDPM run')
-    p.add_argument('--seed', type=int, default=42)
-    p.add_argument('--device', default=def_device)
-    a = p.parse_args()
-    t0 = time.perf_counter()
+def train(name, make_model, a, res, labels=False):
+    "Train `make_model()` (seeded) for `a.tflops` on all of Fashion-MNIST; record its figures in `res` under `name`; return the learner."
     xs,xv = fashion_x('train'),fashion_x('test')
-    dls = ddpm_dls(xs, xv, bs=a.bs)
-    print(f'torch {torch.__version__} on {a.device}, {torch.get_num_threads()} threads, bf16 CPU: {cpu_bf16()}; data in '
-          f'{time.perf_counter()-t0:.1f}s; load average {load()} (above 2, other work shares these 2 cores)', flush=True)
-    res = dict(device=a.device, threads=torch.get_num_threads(), bs=a.bs, lr=a.lr, seed=a.seed, n_samples=a.n)
-
-    torch.manual_seed(a.seed)
-    learn = ddpm_learner(dls, lr=a.lr, device=a.device, cbs=[ProgressCB(notebook=False)])
+    kw = {}
+    if labels:
+        dsd = load_dsd('fashion_mnist')
+        kw = dict(y_train=torch.tensor(dsd['train']['label']), y_valid=torch.tensor(dsd['test']['label']))
+    dls = ddpm_dls(xs, xv, bs=a.bs, **kw)
+    set_seed(a.seed)
+    learn = ddpm_learner(dls, make_model(), lr=a.lr, device=a.device, cbs=[ProgressCB(notebook=False)])
     n,secs = fit_budget(learn, tflops=a.tflops)
     fpb = flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)
     mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
     peak = matmul_flops(dtype=mp.dtype, device=a.device)
     tflops = n*fpb/1e12
     mfu = tflops*1e12/secs/peak
-    print(f'{sum(p.numel() for p in learn.model.parameters()):,} parameters; {fpb/1e9:.1f} GFLOPs per batch of {a.bs}; {n} steps, '
-          f'{n*a.bs/len(xs):.2f} epochs, {tflops:.1f} TFLOPs in {secs:.0f}s: {tflops*1e3/secs:.0f} GFLOP/s against a '
-          f'{mp.dtype} matmul\'s {peak/1e9:.0f}, mfu {mfu:.3f}', flush=True)
-    res.update(dtype=str(mp.dtype), train_tflops=round(tflops, 2), epochs=round(n*a.bs/len(xs), 2), seconds=round(secs, 1),
-               mfu=round(mfu, 4), train_gflops_s=round(tflops*1e3/secs, 1), matmul_gflops_s=round(peak/1e9, 1), load_avg_train=load())
+    params = sum(p.numel() for p in learn.model.parameters())
+    print(f'{name}: {params:,} parameters; {fpb/1e9:.1f} GFLOPs per batch of {a.bs}; {n} steps, {n*a.bs/len(xs):.2f} epochs, '
+          f'{tflops:.1f} TFLOPs in {secs:.0f}s: {tflops*1e3/secs:.0f} GFLOP/s against a {mp.dtype} matmul\'s {peak/1e9:.0f}, '
+          f'mfu {mfu:.3f}', flush=True)
+    res.update({f'{name}_params': params, f'{name}_train_tflops': round(tflops, 2), f'{name}_epochs': round(n*a.bs/len(xs), 2),
+                f'{name}_seconds': round(secs, 1), f'{name}_mfu': round(mfu, 4), f'{name}_load_avg_train': load()})
+    res.update(dtype=str(mp.dtype), matmul_gflops_s=round(peak/1e9, 1))
+    return learn
 
-    ie = fashion_eval()
+def draw(learn, n, steps, eta, a, **cond):
+    "`n` samples of `learn.model` in `steps` DDIM steps, in the autocast it trained under; and the seconds they took."
+    mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
+    set_seed(a.seed)
+    t0 = time.perf_counter()
+    with torch.autocast(**mp.autocast):
+        if cond: s = cond_sample(cond['c'], ddim_step, learn.model, (n,1,28,28), steps, eta=eta, guidance=cond['guidance'], every=steps)[-1]
+        else: s = sample(ddim_step, learn.model, (n,1,28,28), steps, eta=eta, every=steps)[-1]
+    return s, time.perf_counter()-t0
+
+def part_ddpm(a, res, ie):
+    learn = train('ddpm', ddpm_unet, a, res)
+    # issue 20's keys, as before
+    res.update(train_tflops=res['ddpm_train_tflops'], epochs=res['ddpm_epochs'], seconds=res['ddpm_seconds'], mfu=res['ddpm_mfu'])
     floor = fid_floor(a.n)
-    res.update(fid_floor=round(floor, 3))
+    res.update(fid_floor=round(floor, 3), n_samples=a.n)
     print(f'floor: FID of {a.n} real training images against the 10,000 test images: {floor:.3f}', flush=True)
     f1 = fwd_flops(learn.model, (1,1,28,28), a.device)
     runs = ([(f'ddim{s}', s, 1.) for s in a.ddim_steps] + [(f'ddim{s}_eta0', s, 0.) for s in a.ddim_steps] +
             ([(f'ddpm{a.ddpm_steps}', a.ddpm_steps, 1.)] if a.ddpm_steps else []))
     for name,steps,eta in runs:
-        torch.manual_seed(a.seed)
-        t0 = time.perf_counter()
-        with torch.autocast(**mp.autocast):
-            s = sample(ddim_step, learn.model, (a.n,1,28,28), steps, eta=eta, every=steps)[-1]
-        secs = time.perf_counter()-t0
+        s,secs = draw(learn, a.n, steps, eta, a)
         fid = ie.fid(s*2)
         sflops = f1*a.n*steps
         print(f'{name}: FID {fid:.3f} ({fid/floor:.2f}x the floor) in {secs:.0f}s; {sflops/1e12:.1f} TFLOPs of sampling, '
@@ -83,10 +100,61 @@ def main():
         res.update({f'fid_{name}': round(fid, 3), f'fid_{name}_vs_floor': round(fid/floor, 3), f'sample_{name}_seconds': round(secs, 1),
                     f'sample_{name}_tflops': round(sflops/1e12, 2)})
     if 'fid_ddim50' in res:
-        res['target_fid_ddim50_le_3x_floor'] = res['fid_ddim50'] <= 3*floor and tflops <= 30
+        res['target_fid_ddim50_le_3x_floor'] = res['fid_ddim50'] <= 3*floor and res['train_tflops'] <= 30
         if 'fid_ddpm1000' in res:
             res['ddim50_vs_ddpm1000'] = round(res['fid_ddim50']/res['fid_ddpm1000'], 3)
             res['target_ddim50_le_1.2x_ddpm1000'] = res['fid_ddim50'] <= 1.2*res['fid_ddpm1000']
+
+def part_unet(a, res, ie):
+    floor = fid_floor(a.n)
+    for name,make in (('unet_ours', lambda: EmbUNetModel(1, 1, nfs=(16,32,64), attn_chans=0)), ('unet_diffusers', ddpm_unet)):
+        learn = train(name, make, a, res)
+        s,secs = draw(learn, a.n, 50, 1., a)
+        fid = ie.fid(s*2)
+        print(f'{name}: FID of {a.n} DDIM-50 samples {fid:.3f} ({fid/floor:.2f}x the floor of {floor:.3f}) in {secs:.0f}s', flush=True)
+        res[f'fid_{name}'] = round(fid, 3)
+    res.update(fid_floor_unet=round(floor, 3), n_samples_unet=a.n)
+    res['target_fid_unet_ours_le_diffusers'] = res['fid_unet_ours'] <= res['fid_unet_diffusers']
+
+def part_cond(a, res, ie):
+    n = 1000
+    floor = fid_floor(n)
+    uncond = train('uncond', lambda: EmbUNetModel(1, 1, nfs=(16,32,64), attn_chans=0), a, res)
+    s,_ = draw(uncond, n, 50, 1., a)
+    fid_uncond = ie.fid(s*2)
+    print(f'unconditional: FID {fid_uncond:.3f} ({fid_uncond/floor:.2f}x the floor of {floor:.3f})', flush=True)
+    cond = train('cond', lambda: CondUNetModel(10, 1, 1, nfs=(16,32,64), p_uncond=0.1), a, res, labels=True)
+    asked = torch.arange(10).repeat_interleave(n//10)
+    rows = []
+    for g in a.guidance:
+        s,secs = draw(cond, n, 50, 1., a, c=asked, guidance=g)
+        acc,fid = (classify(s*2) == asked).float().mean().item(),ie.fid(s*2)
+        rows.append((g, acc, fid))
+        print(f'guidance {g}: {acc:.1%} classified as asked, FID {fid:.3f} ({fid/floor:.2f}x the floor) in {secs:.0f}s', flush=True)
+    ok = [r for r in rows if r[1] >= 0.9]
+    g,acc,fid = min(ok, key=lambda r: r[2]) if ok else max(rows, key=lambda r: r[1])
+    res.update(cond_guidance=g, cond_accuracy=round(acc, 4), fid_cond=round(fid, 3), fid_uncond=round(fid_uncond, 3),
+               fid_floor_cond=round(floor, 3), cond_sweep=[[g, round(acc, 4), round(fid, 3)] for g,acc,fid in rows],
+               target_cond_accuracy_ge_0_9=acc >= 0.9, target_fid_cond_le_uncond=fid <= fid_uncond)
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--parts', nargs='+', default=['ddpm', 'unet', 'cond'], choices=['ddpm', 'unet', 'cond'])
+    p.add_argument('--tflops', type=float, default=30., help='training compute, per model')
+    p.add_argument('--n', type=int, default=2048, help='samples per FID (ddpm and unet; cond always draws 1,000)')
+    p.add_argument('--bs', type=int, default=64)
+    p.add_argument('--lr', type=float, default=2e-3)
+    p.add_argument('--ddim-steps', type=int, nargs='+', default=[50])
+    p.add_argument('--ddpm-steps', type=int, default=1000, help='0 skips the DDPM run')
+    p.add_argument('--guidance', type=float, nargs='+', default=[1., 1.5, 2., 3., 4.], help='guidance scales (cond)')
+    p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--device', default=def_device)
+    a = p.parse_args()
+    print(f'torch {torch.__version__} on {a.device}, {torch.get_num_threads()} threads, bf16 CPU: {cpu_bf16()}; '
+          f'load average {load()} (above 2, other work shares these 2 cores)', flush=True)
+    res = dict(device=a.device, threads=torch.get_num_threads(), bs=a.bs, lr=a.lr, seed=a.seed, tflops_budget=a.tflops, parts=a.parts)
+    ie = fashion_eval()
+    for part in a.parts: globals()[f'part_{part}'](a, res, ie)
     res.update(load_avg_end=load())
     print('RESULT ' + json.dumps(res))
 

@@ -35,7 +35,7 @@ def main():
     res = {k: run(dls, mixed, a.epochs) for k,mixed in (('fp16', True), ('fp32', False))}
     res['fp16_speedup'] = round(res['fp32']['secs']/res['fp16']['secs'], 2)
     here = Path(__file__).parent
-    ddpm = subprocess.run([sys.executable, str(here/'diffusion.py'), '--device', 'cuda', '--tflops', '30', '--ddpm-steps', '0'],
+    ddpm = subprocess.run([sys.executable, str(here/'diffusion.py'), '--device', 'cuda', '--tflops', '30', '--ddpm-steps', '0', '--parts', 'ddpm'],
                           stdout=subprocess.PIPE, text=True)
     print(ddpm.stdout, end='', flush=True)
     line = next((l for l in ddpm.stdout.splitlines() if l.startswith('RESULT ')), None)

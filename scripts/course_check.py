@@ -2,6 +2,7 @@
 
     python scripts/course_check.py --course /path/to/course22p2 [nbs/13_resnet.ipynb ...]
     python scripts/course_check.py --course /path/to/course22p2 --set diffusion
+    python scripts/course_check.py --course /path/to/course22p2 --set unet
 
 --set names a list of notebooks with the data sizes and caps that fit them (below); notebooks named on the command
 line replace its list, and --train, --test and --cap override its settings. All the notebooks of a run share one
@@ -53,10 +54,13 @@ DEFAULT = ['09_learner', '10_activations', '11_initializing', '12_accel_sgd', '1
 # bs: smaller batches, so that each step is short. 17_DDPM_v2:37 fits with the course's own MixedPrecision (CUDA
 # autocast and GradScaler, both disabled on a CPU): here its first batch sat in oneDNN's reference (unoptimised)
 # convolution backward for over ten minutes, at bs 512 and at 128, while the same UNet trains in seconds in 17's
-# other fits and with miniai's MixedPrecision in 19 and 22. Cause not found; skipped.
+# other fits and with miniai's MixedPrecision in 19 and 22. Cause not found; skipped. The unet set (lessons 22-25) loads
+# the same classifier; steps: sampling steps (26's and 28's samplers).
 SETS = {'lessons': (DEFAULT, 2048, 512, [], []),
         'diffusion': (['14_augment', '15_DDPM', '17_DDPM_v2', '18_fid', '19_DDPM_v3', '20_DDIM', '22_cosine'], 1024, 512,
-                      ['n_steps=20', 'steps=10', 'sz=64', 'n_samples=64', 'bs=128'], ['17_DDPM_v2:37'])}
+                      ['n_steps=20', 'steps=10', 'sz=64', 'n_samples=64', 'bs=128'], ['17_DDPM_v2:37']),
+        'unet': (['14_augment', '26_diffusion_unet', '27_attention', '28_diffusion-attn-cond', '29_vae'], 1024, 512,
+                 ['steps=10', 'sz=64', 'bs=128'], [])}
 MINIAI = str(Path(importlib.util.find_spec('miniai').origin).parent)
 
 # ---- the substitutions
