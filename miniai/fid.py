@@ -38,18 +38,23 @@ def _calc_stats(feats):
 # %% ../nbs/14_fid.ipynb #d0193f4d
 def _sqrtm_newton_schulz(mat, num_iters=100, tol=1e-12):
     "A square root of `mat` (eigenvalues real and >= 0, as for `C1@C2`) by coupled Newton-Schulz steps, in float64."
+    "It stops when the relative error is at most `tol`, or when it no longer falls, and returns the best seen."
     mat = mat.double()
     mat_nrm = mat.norm()
     if mat_nrm == 0: return torch.zeros_like(mat)
     Y = mat/mat_nrm
     I = torch.eye(len(mat)).to(mat)
     Z = I.clone()
+    best,best_err = None,math.inf
     for i in range(num_iters):
         T = (3*I - Z@Y)/2
         Y,Z = Y@T,T@Z
         res = Y*mat_nrm.sqrt()
-        if ((mat-(res@res)).norm()/mat_nrm).abs() <= tol: break
-    return res
+        err = ((mat-(res@res)).norm()/mat_nrm).item()
+        if not err < best_err: break   # rounding errors grow from here on (or NaN came in)
+        best,best_err = res,err
+        if err <= tol: break
+    return res if best is None else best
 
 # %% ../nbs/14_fid.ipynb #f93575bd
 def _calc_fid(m1, c1, m2, c2):
