@@ -1,5 +1,5 @@
 """The book's diffusion models (`miniai.diffusion`, taught in nbs/13_ddpm to nbs/18_conditional): the FID of their samples
-after a budget of training compute. `--parts` chooses what runs (default: all three):
+after a budget of training compute. `--parts` chooses what runs (default: all of them):
 
 ddpm (issue 20): trains `ddpm_unet()` (diffusers' `UNet2DModel` from a config) on Fashion-MNIST's 60,000 training
    images with `ddpm_learner` (cosine schedule, MSE on the noise, AdamW, mixed precision: bf16 on a CPU that has it, fp16
@@ -23,19 +23,35 @@ cond (issue 21, 18_conditional): `CondUNetModel` (the same UNet with a class emb
    for; `fid_cond` and `fid_uncond` beside the floor for 1,000. The RESULT reports the scale with the lowest FID among
    those at >= 90% accuracy (else the most accurate).
    Targets: cond_accuracy >= 0.9 and fid_cond <= fid_uncond.
+ae (issue 21, 05_ae_learner): PCA with 128 components against `ae_ours()` (a 128-float code) trained `--ae-epochs` epochs
+   with one-cycle AdamW as in 05_ae_learner: `ae_vs_pca`, their test MSEs' ratio. Target: <= 0.5.
+latent (issue 21, 20_latent_diffusion): trains `ConvVAE` (4x8x8 latent, kl_weight 1e-3) for `--vae-epochs` epochs,
+   counted apart (`vae_train_tflops`), then `EmbUNetModel(4, 4, nfs=(32,64), num_layers=2)` on its scaled latents
+   (`miniai.latent.Latents`) for a third of `--tflops`, and samples `--n` latents with DDIM at 50 steps (eta=1, no
+   clamping), decoded: `fid_latent`. `fid_pixel` is the pixel-space UNet of the unet part at the full `--tflops`
+   (trained here if that part did not run); `fid_vae_rebuilt` the FID of `--n` test images through the VAE.
+   `latent_compute_fraction` is the latent UNet's training TFLOPs over the pixel one's.
+   Target: fid_latent <= fid_pixel at latent_compute_fraction <= 1/3.
 
 Everything comes from `miniai`; this script only sets the budgets and prints. Run it alone on the machine."""
 import argparse, json, os, time
-import torch
+from functools import partial
+import fastcore.all as fc, torch
+import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from miniai.conv import def_device
-from miniai.datasets import load_dsd
-from miniai.learner import ProgressCB
+from miniai.datasets import load_dsd, fast_dls, DataLoaders, TensorDS, tensor_dl
+from miniai.learner import Learner, ProgressCB, DeviceCB, OneCycleCB
+from miniai.autoencoder import ae_ours, fit_ae, pca_fit, pca_encode, pca_decode
+from miniai.vae import ConvVAE, vae_loss
+from miniai.latent import Latents
 from miniai.init import set_seed
 from miniai.accel import fit_budget, flops_per_batch, matmul_flops, MixedPrecisionCB, cpu_bf16
 from miniai.diffusion import (fashion_x, ddpm_dls, ddpm_learner, ddpm_unet, sample, ddim_step, noisify, EmbUNetModel,
                               CondUNetModel, cond_sample)
 from miniai.fid import fashion_eval, fid_floor, classify
+
+def pixel_unet(): return EmbUNetModel(1, 1, nfs=(16,32,64), attn_chans=0)
 
 def load(): return round(os.getloadavg()[0], 1)
 
@@ -46,9 +62,9 @@ def fwd_flops(model, sz, device):
     with torch.no_grad(), FlopCounterMode(display=False) as f: model.eval()(inp)
     return f.get_total_flops()
 
-def train(name, make_model, a, res, labels=False):
-    "Train `make_model()` (seeded) for `a.tflops` on all of Fashion-MNIST; record its figures in `res` under `name`; return the learner."
-    xs,xv = fashion_x('train'),fashion_x('test')
+def train(name, make_model, a, res, labels=False, tflops=None, data=None):
+    "Train `make_model()` (seeded) for `tflops` (default `a.tflops`) on all of Fashion-MNIST (or `data`, a pair of tensors); record its figures in `res` under `name`; return the learner."
+    xs,xv = data or (fashion_x('train'),fashion_x('test'))
     kw = {}
     if labels:
         dsd = load_dsd('fashion_mnist')
@@ -56,7 +72,7 @@ def train(name, make_model, a, res, labels=False):
     dls = ddpm_dls(xs, xv, bs=a.bs, **kw)
     set_seed(a.seed)
     learn = ddpm_learner(dls, make_model(), lr=a.lr, device=a.device, cbs=[ProgressCB(notebook=False)])
-    n,secs = fit_budget(learn, tflops=a.tflops)
+    n,secs = fit_budget(learn, tflops=tflops or a.tflops)
     fpb = flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)
     mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
     peak = matmul_flops(dtype=mp.dtype, device=a.device)
@@ -71,14 +87,14 @@ def train(name, make_model, a, res, labels=False):
     res.update(dtype=str(mp.dtype), matmul_gflops_s=round(peak/1e9, 1))
     return learn
 
-def draw(learn, n, steps, eta, a, **cond):
+def draw(learn, n, steps, eta, a, shape=(1,28,28), clamp=True, **cond):
     "`n` samples of `learn.model` in `steps` DDIM steps, in the autocast it trained under; and the seconds they took."
     mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
     set_seed(a.seed)
     t0 = time.perf_counter()
     with torch.autocast(**mp.autocast):
-        if cond: s = cond_sample(cond['c'], ddim_step, learn.model, (n,1,28,28), steps, eta=eta, guidance=cond['guidance'], every=steps)[-1]
-        else: s = sample(ddim_step, learn.model, (n,1,28,28), steps, eta=eta, every=steps)[-1]
+        if cond: s = cond_sample(cond['c'], ddim_step, learn.model, (n,*shape), steps, eta=eta, guidance=cond['guidance'], every=steps)[-1]
+        else: s = sample(ddim_step, learn.model, (n,*shape), steps, eta=eta, clamp=clamp, every=steps)[-1]
     return s, time.perf_counter()-t0
 
 def part_ddpm(a, res, ie):
@@ -107,7 +123,7 @@ def part_ddpm(a, res, ie):
 
 def part_unet(a, res, ie):
     floor = fid_floor(a.n)
-    for name,make in (('unet_ours', lambda: EmbUNetModel(1, 1, nfs=(16,32,64), attn_chans=0)), ('unet_diffusers', ddpm_unet)):
+    for name,make in (('unet_ours', pixel_unet), ('unet_diffusers', ddpm_unet)):
         learn = train(name, make, a, res)
         s,secs = draw(learn, a.n, 50, 1., a)
         fid = ie.fid(s*2)
@@ -119,7 +135,7 @@ def part_unet(a, res, ie):
 def part_cond(a, res, ie):
     n = 1000
     floor = fid_floor(n)
-    uncond = train('uncond', lambda: EmbUNetModel(1, 1, nfs=(16,32,64), attn_chans=0), a, res)
+    uncond = train('uncond', pixel_unet, a, res)
     s,_ = draw(uncond, n, 50, 1., a)
     fid_uncond = ie.fid(s*2)
     print(f'unconditional: FID {fid_uncond:.3f} ({fid_uncond/floor:.2f}x the floor of {floor:.3f})', flush=True)
@@ -137,9 +153,55 @@ def part_cond(a, res, ie):
                fid_floor_cond=round(floor, 3), cond_sweep=[[g, round(acc, 4), round(fid, 3)] for g,acc,fid in rows],
                target_cond_accuracy_ge_0_9=acc >= 0.9, target_fid_cond_le_uncond=fid <= fid_uncond)
 
+def part_ae(a, res, ie):
+    dls = fast_dls(load_dsd('fashion_mnist'), batch_size=256)
+    xtrain,xtest = (dl.dataset.x.float().div(255).flatten(1) for dl in (dls.train, dls.valid))
+    mean,v = pca_fit(xtrain, 128)
+    mse_pca = F.mse_loss(pca_decode(pca_encode(xtest, mean, v), mean, v), xtest).item()
+    torch.manual_seed(1)
+    _,mse,secs = fit_ae(ae_ours(), dls, epochs=a.ae_epochs, lr=5e-3, cbs=[OneCycleCB()])
+    print(f'autoencoder: test MSE {mse:.5f} after {a.ae_epochs} epochs in {secs:.0f}s, PCA-128 {mse_pca:.5f}: '
+          f'{mse/mse_pca:.3f}x (target <= 0.5x)', flush=True)
+    res.update(ae_mse=round(mse, 5), pca_mse=round(mse_pca, 5), ae_vs_pca=round(mse/mse_pca, 4), ae_epochs=a.ae_epochs,
+               ae_seconds=round(secs, 1), target_ae_le_half_pca=mse <= 0.5*mse_pca)
+
+def part_latent(a, res, ie):
+    xs,xv = fashion_x('train')+0.5,fashion_x('test')+0.5
+    dls = DataLoaders(tensor_dl(TensorDS(xs, xs, tfm=fc.noop), 256, shuffle=True, drop_last=True),
+                      tensor_dl(TensorDS(xv, xv, tfm=fc.noop), 256))
+    set_seed(a.seed)
+    vae = Learner(ConvVAE(), dls, partial(vae_loss, kl_weight=1e-3), lr=3e-3, cbs=[MixedPrecisionCB(device=a.device), DeviceCB(a.device)],
+                  opt_func=partial(torch.optim.AdamW, eps=1e-5))
+    fpb = flops_per_batch(vae.model, next(iter(dls.train)), vae.loss_func)
+    t0 = time.perf_counter()
+    vae.fit(a.vae_epochs, cbs=[OneCycleCB()])
+    vae_secs = time.perf_counter()-t0
+    vae_tflops = fpb*len(dls.train)*a.vae_epochs/1e12
+    lat = Latents(vae.model, xs)
+    z,zv = lat.encode(xs),lat.encode(xv)
+    floor = fid_floor(a.n)
+    fid_rec = ie.fid(lat.decode(zv[:a.n])*2-1)
+    print(f'VAE: {a.vae_epochs} epochs, {vae_tflops:.1f} TFLOPs in {vae_secs:.0f}s; FID of {a.n} test images through it '
+          f'{fid_rec:.3f} (floor {floor:.3f})', flush=True)
+    learn = train('latent', lambda: EmbUNetModel(4, 4, nfs=(32,64), num_layers=2, attn_chans=0), a, res, tflops=a.tflops/3, data=(z, zv))
+    s,_ = draw(learn, a.n, 50, 1., a, shape=(4,8,8), clamp=False)
+    fid_latent = ie.fid(lat.decode(s.float())*2-1)
+    if 'fid_unet_ours' in res and res.get('n_samples_unet') == a.n: fid_pixel,pixel_tflops = res['fid_unet_ours'],res['unet_ours_train_tflops']
+    else:
+        pix = train('pixel', pixel_unet, a, res)
+        s,_ = draw(pix, a.n, 50, 1., a)
+        fid_pixel,pixel_tflops = ie.fid(s*2),res['pixel_train_tflops']
+    frac = res['latent_train_tflops']/pixel_tflops
+    print(f'latent: FID {fid_latent:.3f}, pixel: FID {fid_pixel:.3f} (floor {floor:.3f}); latent/pixel training compute '
+          f'{frac:.3f}', flush=True)
+    res.update(vae_epochs=a.vae_epochs, vae_train_tflops=round(vae_tflops, 2), vae_seconds=round(vae_secs, 1),
+               fid_vae_rebuilt=round(fid_rec, 3), fid_latent=round(fid_latent, 3), fid_pixel=round(fid_pixel, 3),
+               fid_floor_latent=round(floor, 3), latent_compute_fraction=round(frac, 3),
+               target_latent_le_pixel_at_third=fid_latent <= fid_pixel and frac <= 1/3+1e-3)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--parts', nargs='+', default=['ddpm', 'unet', 'cond'], choices=['ddpm', 'unet', 'cond'])
+    p.add_argument('--parts', nargs='+', default=['ddpm', 'unet', 'cond', 'ae', 'latent'], choices=['ddpm', 'unet', 'cond', 'ae', 'latent'])
     p.add_argument('--tflops', type=float, default=30., help='training compute, per model')
     p.add_argument('--n', type=int, default=2048, help='samples per FID (ddpm and unet; cond always draws 1,000)')
     p.add_argument('--bs', type=int, default=64)
@@ -147,6 +209,8 @@ def main():
     p.add_argument('--ddim-steps', type=int, nargs='+', default=[50])
     p.add_argument('--ddpm-steps', type=int, default=1000, help='0 skips the DDPM run')
     p.add_argument('--guidance', type=float, nargs='+', default=[1., 1.5, 2., 3., 4.], help='guidance scales (cond)')
+    p.add_argument('--ae-epochs', type=int, default=20, help="epochs of 05_ae_learner's autoencoder (ae)")
+    p.add_argument('--vae-epochs', type=int, default=5, help='epochs of the VAE (latent)')
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--device', default=def_device)
     a = p.parse_args()
