@@ -113,10 +113,11 @@ def test_page_documents_its_exports(browser, site, url, nb):
     from miniai._modidx import d
     modname, page = _module(nb), bd.page_name(nb)
     mod = importlib.import_module(modname)
-    idx = d['syms'][modname]
+    idx = d['syms'].get(modname, {})
     # the module's own functions and classes: tests/test_modidx.py checks that nbdev indexes every one of them
     syms = [n for n in mod.__all__ if (inspect.isfunction(o := getattr(mod, n)) or inspect.isclass(o)) and o.__module__ == modname]
-    assert syms, f'{modname} exports no functions or classes'
+    if modname == 'miniai.imports': assert syms == [] and 'Learner' in mod.__all__   # it only re-exports: nothing of its own to show
+    else: assert syms, f'{modname} exports no functions or classes'
     assert load(browser, url + page) == []
     if nb == LESSONS[0]:
         browser.save_screenshot(str(SHOTS/f'{nb.stem}.png'))
