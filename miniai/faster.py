@@ -6,7 +6,7 @@ Docs: https://miniai.github.io/miniai/faster.html.md"""
 
 # %% ../nbs/09a_faster.ipynb #742735a9
 from __future__ import annotations
-import collections, functools, itertools, statistics, time, warnings
+import collections, functools, itertools, statistics, time, warnings, weakref
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -71,18 +71,25 @@ def compile_ok() -> str|None:
 class CompileCB(Callback):
     "Train with the model's `forward` compiled by `torch.compile(**kwargs)`; put the plain one back after the fit."
     order = DeviceCB.order+5   # after DeviceCB and ChannelsLastCB have put the model where and how it trains
+    last = lambda: None        # (a weak reference to) the model compiled last
     def __init__(self, **kwargs): self.kwargs,self.model = kwargs,None
 
     def before_fit(self, learn):
         if why := compile_ok():
             return warnings.warn(f"torch.compile does not work here ({why}), so CompileCB trains eagerly. "
                                  "On Linux it needs a C++ compiler: install g++ (or set CXX).")
+        # dynamo keeps at most 8 compiled versions of a function, shared by every model of a class, then runs it
+        # eagerly with only a log message: a new model starts from an empty cache (on-disk kernels make that quick)
+        if CompileCB.last() is not learn.model: torch.compiler.reset()
+        CompileCB.last = weakref.ref(learn.model)
         self.model = learn.model
+        self.own = vars(self.model).get('forward')   # a forward set on the instance, if any, is put back after the fit
         self.model.forward = torch.compile(self.model.forward, **self.kwargs)
 
     def cleanup_fit(self, learn):
         if self.model is None: return   # the fit stopped before `before_fit`, or trained eagerly: nothing to put back
-        del self.model.forward   # the class's own forward again
+        if self.own is None: del self.model.forward   # the class's own forward again
+        else: self.model.forward = self.own
         self.model = None
 
 # %% ../nbs/09a_faster.ipynb #331a953f
