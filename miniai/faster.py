@@ -130,11 +130,13 @@ def patch_whitening(xb, n_filters, ks=3, eps=1e-2) -> torch.Tensor:
     if n_filters % 2 or n_filters//2 > n_in*ks*ks:
         raise ValueError(f"patch_whitening needs an even number of filters, at most {2*n_in*ks*ks} for {n_in}-channel "
                          f"{ks}x{ks} patches, got {n_filters}")
-    patches = F.unfold(xb.float(), ks, padding=ks//2).transpose(1, 2).reshape(-1, n_in*ks*ks)
+    # in float64: summed over millions of patches in float32, the covariance is off by enough to leave the outputs
+    # of the smaller directions correlated by about 1%
+    patches = F.unfold(xb.double(), ks, padding=ks//2).transpose(1, 2).reshape(-1, n_in*ks*ks)
     evals,evecs = torch.linalg.eigh(patches.T @ patches / len(patches))   # eigenvalues in ascending order
     k = n_filters//2
     w = (evecs[:,-k:] / (evals[-k:]+eps).sqrt()).T.reshape(k, n_in, ks, ks)
-    return torch.cat([w, -w])
+    return torch.cat([w, -w]).float()
 
 def whiten_stem(model, xb, freeze=False, eps=1e-2):
     "Set the first convolution of `model` to `patch_whitening` filters of the images `xb`; `freeze` them, or train on from there."
