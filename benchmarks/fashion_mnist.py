@@ -35,9 +35,16 @@ from miniai.accel import (fashion_dls, recipe_learner, fit_budget, flops_per_bat
                           ChannelsLastCB)
 from miniai.faster import fast_learner, CompileCB
 
+def recipe_kw(a): return dict(nfs=tuple(a.width*2**i for i in range(4)), lr=a.lr, wd=a.wd, mixed=not a.no_mixed, device=a.device)
+
+def peak(a, peaks, dtype):
+    "The FLOP/s of a matrix product in `dtype`, measured once per run."
+    if dtype not in peaks: peaks[dtype] = matmul_flops(dtype=dtype, device=a.device)
+    return peaks[dtype]
+
 def make(a, seed=42, **kwargs):
     torch.manual_seed(seed)
-    kw = dict(nfs=tuple(a.width*2**i for i in range(4)), lr=a.lr, wd=a.wd, mixed=not a.no_mixed, device=a.device)
+    kw = recipe_kw(a)
     if a.recipe == 'faster': return fast_learner(a.dls, ema=a.ema or None, whiten=not a.no_whiten, **{**kw, **kwargs})
     return recipe_learner(a.dls, **{**kw, **kwargs})
 
@@ -54,12 +61,12 @@ def main_run(a, seed, peaks):
     r = dict(seed=seed, accuracy=acc(*learn.tta(shift_views())), accuracy_flip=acc(*learn.tta()),
              accuracy_no_tta=acc(*learn.capture_preds()))
     dtype = dtype_of(learn)
-    peak = peaks.setdefault(dtype, matmul_flops(dtype=dtype, device=a.device))
+    pk = peak(a, peaks, dtype)
     tflops = n*fpb/1e12
     r.update(dtype=str(dtype), tflops=round(tflops, 1), epochs=round(n/len(a.dls.train), 2), seconds=round(secs, 1),
-             train_gflops_s=round(tflops*1e3/secs, 1), matmul_gflops_s=round(peak/1e9, 1), mfu=round(tflops*1e12/secs/peak, 3))
+             train_gflops_s=round(tflops*1e3/secs, 1), matmul_gflops_s=round(pk/1e9, 1), mfu=round(tflops*1e12/secs/pk, 3))
     print(f"seed {seed}: {fpb/1e9:.1f} GFLOPs per batch; {n} steps, {r['epochs']:.2f} epochs, {tflops:.1f} TFLOPs in {secs:.0f}s: "
-          f"{r['train_gflops_s']:.0f} GFLOP/s against a {dtype} matmul's {peak/1e9:.0f}, mfu {r['mfu']:.3f}; test accuracy "
+          f"{r['train_gflops_s']:.0f} GFLOP/s against a {dtype} matmul's {pk/1e9:.0f}, mfu {r['mfu']:.3f}; test accuracy "
           f"{r['accuracy']} (flips {r['accuracy_flip']}, none {r['accuracy_no_tta']}); load average {load()}", flush=True)
     return r
 
@@ -75,21 +82,19 @@ def speed_options(a):
 
 def speed(a, peaks):
     res = {}
-    dlss = {512: a.dls}
+    dlss = {a.bs: a.dls}
     for name,kw,fix in speed_options(a):
-        bs = kw.pop('bs', 512)
-        dls = dlss.setdefault(bs, fashion_dls(bs, device=a.device))
+        bs = kw.pop('bs', a.bs)
+        if bs not in dlss: dlss[bs] = fashion_dls(bs, device=a.device)   # loaded once per batch size
         torch.manual_seed(0)
-        learn = recipe_learner(dls, nfs=tuple(a.width*2**i for i in range(4)), lr=a.lr, wd=a.wd, device=a.device,
-                               threads=False, **{'mixed': not a.no_mixed, **kw})
+        learn = recipe_learner(dlss[bs], threads=False, **{**recipe_kw(a), **kw})
         if fix: fix(learn)
         fit_budget(learn, secs=3)   # warm-up: the first batches, and compiling
         n,secs = fit_budget(learn, secs=a.speed_secs)
-        fpb = flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)
+        fpb = flops_per_batch(learn.model, next(iter(dlss[bs].train)), learn.loss_func)
         dtype = dtype_of(learn)
-        peak = peaks.setdefault(dtype, matmul_flops(dtype=dtype, device=a.device))
         gf = n*fpb/secs/1e9
-        res[name] = dict(gflops_s=round(gf, 1), mfu=round(gf*1e9/peak, 3), dtype=str(dtype))
+        res[name] = dict(gflops_s=round(gf, 1), mfu=round(gf*1e9/peak(a, peaks, dtype), 3), dtype=str(dtype))
         res[name]['speedup'] = round(gf/res['eager']['gflops_s'], 2)
         print(f"speed, {name}: {n} steps of {bs} in {secs:.0f}s, {gf:.0f} GFLOP/s in {dtype}, mfu {res[name]['mfu']:.3f}, "
               f"{res[name]['speedup']:.2f}x the eager recipe; load average {load()}", flush=True)
