@@ -68,7 +68,7 @@ def train(name, make_model, a, res, labels=False, tflops=None, data=None):
     kw = {}
     if labels:
         dsd = load_dsd('fashion_mnist')
-        kw = dict(y_train=torch.tensor(dsd['train']['label']), y_valid=torch.tensor(dsd['test']['label']))
+        kw = dict(y_train=torch.tensor(dsd['train']['label'][:]), y_valid=torch.tensor(dsd['test']['label'][:]))
     dls = ddpm_dls(xs, xv, bs=a.bs, **kw)
     set_seed(a.seed)
     learn = ddpm_learner(dls, make_model(), lr=a.lr, device=a.device, cbs=[ProgressCB(notebook=False)])
