@@ -35,7 +35,7 @@ from miniai.accel import (fashion_dls, recipe_learner, fit_budget, flops_per_bat
                           ChannelsLastCB)
 from miniai.faster import fast_learner, CompileCB
 
-def recipe_kw(a): return dict(nfs=tuple(a.width*2**i for i in range(4)), lr=a.lr, wd=a.wd, mixed=not a.no_mixed, device=a.device)
+def recipe_kw(a): return dict(nfs=tuple(a.width*2**i for i in range(4)), lr=a.lr, wd=a.wd, ls=a.ls, mixed=not a.no_mixed, device=a.device)
 
 def peak(a, peaks, dtype):
     "The FLOP/s of a matrix product in `dtype`, measured once per run."
@@ -110,6 +110,7 @@ def main():
     p.add_argument('--bs', type=int, default=512)
     p.add_argument('--lr', type=float, default=1e-2)
     p.add_argument('--wd', type=float, default=0.05)
+    p.add_argument('--ls', type=float, default=0.1, help='label smoothing')
     p.add_argument('--width', type=int, default=12, help="the ResNet's first width; each stage doubles it")
     p.add_argument('--ema', type=float, default=0, help="fast_learner's EMACB decay (default 0: no average of the weights)")
     p.add_argument('--no-whiten', action='store_true', help="fast_learner's first layer initialised as usual, not whitened")
@@ -122,7 +123,7 @@ def main():
     print(f'torch {torch.__version__} on {a.device}, {torch.get_num_threads()} threads; data in {time.perf_counter()-t0:.1f}s; '
           f'{len(a.dls.train)} batches of {a.bs} per epoch; load average {load()} (above 2, other work shares these 2 cores)', flush=True)
     res = dict(recipe=a.recipe, ema=a.ema if a.recipe == 'faster' else None, whiten=a.recipe == 'faster' and not a.no_whiten, device=a.device, mixed=not a.no_mixed, threads=torch.get_num_threads(), width=a.width, bs=a.bs,
-               lr=a.lr, wd=a.wd, seeds=a.seeds)
+               lr=a.lr, wd=a.wd, ls=a.ls, seeds=a.seeds)
     peaks = {}
 
     if a.tflops and a.seeds:
