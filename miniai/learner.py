@@ -250,7 +250,7 @@ class MetricsCB(Callback):
         preds,n = detached(learn.preds),len(y)
         for m in self.metrics.values():
             if hasattr(m, 'add'): m.add(preds, y, n=n)
-            else: m.update(preds.to(m.device), y.to(m.device))   # a torcheval metric keeps its state on its own device
+            else: m.update(to_device(preds, m.device), y.to(m.device))   # a torcheval metric keeps its state on its own device
         self.loss.add(detached(learn.loss), n=n)
     def after_epoch(self, learn):
         log = dict(epoch=learn.epoch, train='train' if learn.training else 'valid')
