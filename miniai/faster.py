@@ -40,19 +40,12 @@ def op_kind(ev) -> str:
     return _KINDS.get(ev.name.removeprefix('aten::'), 'other operations')
 
 # %% ../nbs/09a_faster.ipynb #82a00e4c
-class _StopAfter(Callback):
-    "End the fit after `n` training batches."
-    def __init__(self, n): self.n,self.i = n,0
-    def after_batch(self, learn):
-        self.i += 1
-        if self.i >= self.n: raise CancelFitException()
-
 def step_profile(learn, steps=10, warm=3) -> tuple[dict, float]:
     "Milliseconds per training step of `learn` by kind of work, over `steps` steps after `warm` unprofiled ones; and the step's wall time."
-    learn.fit(1, valid=False, cbs=[_StopAfter(warm)])
+    learn.fit(1, valid=False, cbs=[SingleBatchCB(warm)])
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         t0 = time.perf_counter()
-        learn.fit(1, valid=False, cbs=[_StopAfter(steps)])
+        learn.fit(1, valid=False, cbs=[SingleBatchCB(steps)])
         wall = time.perf_counter()-t0
     ms = collections.Counter()
     for ev in prof.events(): ms[op_kind(ev)] += ev.self_cpu_time_total/1e3/steps

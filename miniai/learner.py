@@ -322,9 +322,13 @@ class ProgressCB(Callback):
 
 # %% ../nbs/04_learner.ipynb #6379abbc
 class SingleBatchCB(Callback):
-    "Stop fitting after the first batch."
+    "Stop fitting after the first batch, or after the first `n`."
     order = 1
-    def after_batch(self, learn): raise CancelFitException()
+    def __init__(self, n=1): self.n = n
+    def before_fit(self, learn): self.i = 0
+    def after_batch(self, learn):
+        self.i += 1
+        if self.i >= self.n: raise CancelFitException()
 
 # %% ../nbs/04_learner.ipynb #c42bdd64
 class TrainLearner(Learner):
