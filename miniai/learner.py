@@ -324,7 +324,9 @@ class ProgressCB(Callback):
 class SingleBatchCB(Callback):
     "Stop fitting after the first batch, or after the first `n`."
     order = 1
-    def __init__(self, n=1): self.n = n
+    def __init__(self, n=1):
+        if not (isinstance(n, int) and n >= 1): raise ValueError(f"SingleBatchCB stops after n batches, n >= 1: got n={n!r}")
+        self.n = n
     def before_fit(self, learn): self.i = 0
     def after_batch(self, learn):
         self.i += 1
