@@ -116,7 +116,7 @@ class EMACB(Callback):
         with torch.no_grad(): torch._foreach_copy_(self.live, self.avg)
         self.avg = None
 
-# %% ../nbs/09a_faster.ipynb #3b53dde9
+# %% ../nbs/09a_faster.ipynb #7509d78c
 def fit_progress(learn) -> float:
     "How far `learn` is through its fit, from 0 to 1: by its `OneCycleCB`'s schedule if it has one (a budget), else by batches."
     sched = next((cb for cb in learn.cbs if isinstance(cb, OneCycleCB)), None)
