@@ -157,3 +157,14 @@ def test_readme_has_no_empty_code_block():
     import readme
     text = readme.render()
     assert '```\n\n```' not in text and '| notebook | figure | value |' in text
+
+def test_check_fails_while_prose_waits_for_a_run(tmp_path, monkeypatch, capsys):
+    "Prose marked TODO(refresh) (to be written from the figures of the next run) fails the check, though the outputs are current."
+    path,nb = stamped(tmp_path)
+    monkeypatch.setattr(fpr, 'pages', lambda: [path])
+    fpr.main()   # current outputs, no marker: passes
+    edit(path, nb, 'markdown', '\nTODO(refresh): say what the new row shows.')
+    assert fpr.why_stale(path) == []
+    with pytest.raises(SystemExit) as e: fpr.main()
+    assert e.value.code == 1
+    assert 'nbs/02_conv.ipynb: its prose still says TODO(refresh)' in capsys.readouterr().err
