@@ -4,7 +4,7 @@ much of the machine the training uses, with each speed option alone; and how it 
 
 1. The main runs train the recipe (`fast_learner`: `recipe_learner` with its first layer started from whitening
    filters, which `--no-whiten` leaves out, compiled by `CompileCB`, and with `EMACB(--ema)` if `--ema` is given) to `--tflops` TFLOPs (default 50) of training compute each, one per seed of
-   `--seeds` (default 3: seeds 42, 43, 44): the FLOPs of one training batch, counted by `FlopCounterMode` (forward and backward), times the
+   `--seeds` (default 3: seeds 42, 43, 44); `--lookahead` adds `LookaheadCB`: the FLOPs of one training batch, counted by `FlopCounterMode` (forward and backward), times the
    batches trained. Each then predicts the test set, averaging over flips and one-pixel shifts. The RESULT has
    `accuracy_mean` and `accuracy_std` (the sample standard deviation) over the seeds, `accuracies`, and the first seed's
    `accuracy` (with `accuracy_flip`, flips only, and `accuracy_no_tta`), `tflops`, `epochs`, `seconds` (of training),
@@ -33,7 +33,7 @@ from miniai.augment import shift_views
 from miniai.training import accuracy
 from miniai.accel import (fashion_dls, recipe_learner, fit_budget, flops_per_batch, matmul_flops, busy_cpu, MixedPrecisionCB,
                           ChannelsLastCB)
-from miniai.faster import fast_learner, CompileCB
+from miniai.faster import fast_learner, CompileCB, LookaheadCB
 
 def recipe_kw(a): return dict(nfs=tuple(a.width*2**i for i in range(4)), lr=a.lr, wd=a.wd, ls=a.ls, mixed=not a.no_mixed, device=a.device)
 
@@ -45,7 +45,9 @@ def peak(a, peaks, dtype):
 def make(a, seed=42, **kwargs):
     torch.manual_seed(seed)
     kw = recipe_kw(a)
-    if a.recipe == 'faster': return fast_learner(a.dls, ema=a.ema or None, whiten=not a.no_whiten, **{**kw, **kwargs})
+    if a.recipe == 'faster':
+        cbs = [LookaheadCB()] if a.lookahead else []
+        return fast_learner(a.dls, ema=a.ema or None, whiten=not a.no_whiten, cbs=cbs, **{**kw, **kwargs})
     return recipe_learner(a.dls, **{**kw, **kwargs})
 
 def acc(probs, ys): return round(accuracy(probs, ys).item(), 4)
@@ -113,6 +115,7 @@ def main():
     p.add_argument('--ls', type=float, default=0.1, help='label smoothing')
     p.add_argument('--width', type=int, default=12, help="the ResNet's first width; each stage doubles it")
     p.add_argument('--ema', type=float, default=0, help="fast_learner's EMACB decay (default 0: no average of the weights)")
+    p.add_argument('--lookahead', action='store_true', help="fast_learner with LookaheadCB (airbench's: every 5 steps, decay 0.95**5)")
     p.add_argument('--no-whiten', action='store_true', help="fast_learner's first layer initialised as usual, not whitened")
     p.add_argument('--device', default=def_device)
     p.add_argument('--no-mixed', action='store_true', help='float32 instead of mixed precision')
@@ -122,7 +125,7 @@ def main():
     a.dls = fashion_dls(a.bs, device=a.device)
     print(f'torch {torch.__version__} on {a.device}, {torch.get_num_threads()} threads; data in {time.perf_counter()-t0:.1f}s; '
           f'{len(a.dls.train)} batches of {a.bs} per epoch; load average {load()} (above 2, other work shares these 2 cores)', flush=True)
-    res = dict(recipe=a.recipe, ema=a.ema if a.recipe == 'faster' else None, whiten=a.recipe == 'faster' and not a.no_whiten, device=a.device, mixed=not a.no_mixed, threads=torch.get_num_threads(), width=a.width, bs=a.bs,
+    res = dict(recipe=a.recipe, ema=a.ema if a.recipe == 'faster' else None, lookahead=a.recipe == 'faster' and a.lookahead, whiten=a.recipe == 'faster' and not a.no_whiten, device=a.device, mixed=not a.no_mixed, threads=torch.get_num_threads(), width=a.width, bs=a.bs,
                lr=a.lr, wd=a.wd, ls=a.ls, seeds=a.seeds)
     peaks = {}
 

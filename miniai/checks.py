@@ -118,6 +118,10 @@ def check_fit(learn, n_epochs, train, valid, lr=None):
         raise ValueError("The learner has no optimizer (opt_func=None): pass one, or validate with fit(train=False).")
     if train and isinstance(lr, (int, float)) and not (math.isfinite(lr) and lr >= 0):
         raise ValueError(f"fit needs a learning rate >= 0, got lr={lr}: NaN fills the weights, a negative lr climbs.")
+    if train and len(steps := [type(cb).__name__ for cb in getattr(learn, 'cbs', ()) if callable(getattr(cb, 'backward', None))]) > 1:
+        raise ValueError(f"{len(steps)} callbacks each do the training steps ({', '.join(steps)}), so every batch would run "
+                         f"backward and the optimizer step {len(steps)} times: keep one. MixedPrecisionCB and AccelerateCB "
+                         f"are TrainCB with more, so they replace it rather than join it.")
     if train and not any(p.requires_grad for p in learn.model.parameters()):
         raise ValueError("Every parameter of the model is frozen (requires_grad=False), so training would change "
                          "nothing: unfreeze some with p.requires_grad_(), or validate only with fit(train=False).")

@@ -6,7 +6,8 @@ Docs: https://miniai.github.io/miniai/datasets.html.md"""
 
 # %% ../nbs/01_datasets.ipynb #26068c5f
 from __future__ import annotations
-import gzip, hashlib, io, json, math, os, re, shutil, socket, stat, struct, tempfile, time, urllib.request, warnings
+import contextlib, gzip, hashlib, io, json, math, os, re, shutil, socket, stat, struct, tempfile, time, urllib.request
+import warnings
 import zlib
 from operator import itemgetter
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import fastcore.all as fc
 import matplotlib.pyplot as plt
 import numpy as np
+import pyarrow as pa
 import torch
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Image, load_from_disk
 from PIL import Image as PILImage
@@ -24,8 +26,8 @@ __all__ = ['SPLITS', 'SHA256', 'CLASSES', 'MIRRORS', 'DEBIAN_DIRS', 'MANIFEST', 
            'cache_dir', 'local_dirs', 'checked_bytes', 'machine_id', 'clean_stale', 'temp_beside', 'umask_mode',
            'download', 'check_name', 'get_arrays', 'build_dsd', 'save_atomic', 'sha256_file', 'write_manifest',
            'cache_problem', 'CacheError', 'check_cache_path', 'load_dsd', 'to_tensor', 'inplace', 'collate_dict',
-           'get_dls', 'DataLoaders', 'show_image', 'subplots', 'get_grid', 'show_images', 'decode_images', 'to_float',
-           'TensorDS', 'tensor_dl', 'fast_dls', 'batch_sampler', 'no_batches']
+           'get_dls', 'DataLoaders', 'show_image', 'subplots', 'get_grid', 'show_images', 'decoded_key',
+           'decode_images', 'to_float', 'TensorDS', 'tensor_dl', 'fast_dls', 'batch_sampler', 'no_batches']
 
 # %% ../nbs/01_datasets.ipynb #9347b5dc
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype('>i2'), 0x0C: np.dtype('>i4'),
@@ -403,11 +405,53 @@ def show_images(ims:list, nrows:int=None, ncols:int=None, titles:list=None, **kw
     for im,t,ax in zip(ims, titles, axs): show_image(im, ax=ax, title=t)
 
 # %% ../nbs/01_datasets.ipynb #b2d9b034
+def decoded_key(ds, col:str='image') -> Path|None:
+    "Where the decoded `ds[col]` is kept (its name less the checksum), or None: `ds` is not a whole split cached by miniai."
+    files = [Path(f['filename']).resolve() for f in ds.cache_files]
+    if not files or ds._indices is not None or len({f.parent for f in files}) != 1: return None
+    split = files[0].parent
+    if cache_dir().resolve() not in split.parents: return None
+    try: state = json.loads((split/'state.json').read_text())
+    except (OSError, ValueError): return None
+    # the split as saved: its own files (not those of a `map`) and all their rows (not a slice of them)
+    if sorted(f.name for f in files) != sorted(d['filename'] for d in state.get('_data_files', [])): return None
+    if len(ds) != sum(pa.ipc.open_stream(pa.memory_map(str(f))).read_all().num_rows for f in files): return None
+    return cache_dir()/'decoded'/f"{state['_fingerprint']}-{col}"
+
+def _read_decoded(key:Path, n:int) -> torch.Tensor|None:
+    "The images kept at `key` if a file there holds `n` of them and matches the checksum in its name; else None."
+    for f in sorted(key.parent.glob(key.name + '-*.npy')):
+        try:
+            if not sha256_file(f).startswith(f.stem.rsplit('-', 1)[1]): raise ValueError('its bytes do not match its checksum')
+            x = np.load(f)
+            if x.dtype != np.uint8 or x.ndim != 3 or len(x) != n: raise ValueError(f'it holds {x.dtype} {x.shape}, not {n:,} images')
+            return torch.from_numpy(x)
+        except (OSError, ValueError) as e:
+            warnings.warn(f"The decoded images at {f} cannot be trusted ({e}): decoding them again")
+            with contextlib.suppress(OSError): f.unlink()
+    return None
+
+def _keep_decoded(key:Path, x:torch.Tensor):
+    "Write `x` at `key`, checksum in the name, through a temporary file renamed into place; warn if it cannot be written."
+    try:
+        tmp = temp_beside(key)
+        with open(tmp, 'wb') as f: np.save(f, x.numpy())
+        os.chmod(tmp, umask_mode(folder=False))
+        os.replace(tmp, key.parent/f'{key.name}-{sha256_file(tmp)[:16]}.npy')
+    except OSError as e:
+        warnings.warn(f"Could not keep the decoded images in {key.parent} ({e}), so they will be decoded again next "
+                      f"time: make that folder writable, or set MINIAI_CACHE to a folder of your own.")
+        with contextlib.suppress(NameError, OSError): tmp.unlink()
+
 def decode_images(ds, col:str='image') -> torch.Tensor:
-    "Decode every PNG in `ds[col]` once, into a uint8 tensor of shape (N, H, W)."
+    "Every PNG in `ds[col]` as a uint8 tensor of shape (N, H, W): decoded once, then read from miniai's cache."
+    key = decoded_key(ds, col)
+    if key is not None and (x := _read_decoded(key, len(ds))) is not None: return x
     # the PNG bytes straight from Arrow: no 70,000 dicts built on the way
     pngs = ds.select_columns([col]).with_format('arrow')[:].column(col).combine_chunks().field('bytes').to_pylist()
-    return torch.from_numpy(np.stack([np.array(PILImage.open(io.BytesIO(o))) for o in pngs]))
+    x = torch.from_numpy(np.stack([np.array(PILImage.open(io.BytesIO(o))) for o in pngs]))
+    if key is not None: _keep_decoded(key, x)
+    return x
 
 # %% ../nbs/01_datasets.ipynb #92c6432f
 def to_float(xb:torch.Tensor) -> torch.Tensor:

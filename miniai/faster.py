@@ -19,8 +19,8 @@ from .augment import shift_views
 from .training import accuracy
 
 # %% auto #0
-__all__ = ['op_kind', 'step_profile', 'compile_ok', 'CompileCB', 'seed_accuracies', 'EMACB', 'patch_whitening', 'whiten_stem',
-           'fast_learner']
+__all__ = ['op_kind', 'step_profile', 'compile_ok', 'CompileCB', 'seed_accuracies', 'EMACB', 'fit_progress', 'LookaheadCB',
+           'patch_whitening', 'whiten_stem', 'fast_learner']
 
 # %% ../nbs/09a_faster.ipynb #f7f92c18
 _KINDS = {'convolution_backward': 'conv backward', 'mkldnn_convolution': 'conv forward', '_convolution': 'conv forward',
@@ -40,19 +40,12 @@ def op_kind(ev) -> str:
     return _KINDS.get(ev.name.removeprefix('aten::'), 'other operations')
 
 # %% ../nbs/09a_faster.ipynb #82a00e4c
-class _StopAfter(Callback):
-    "End the fit after `n` training batches."
-    def __init__(self, n): self.n,self.i = n,0
-    def after_batch(self, learn):
-        self.i += 1
-        if self.i >= self.n: raise CancelFitException()
-
 def step_profile(learn, steps=10, warm=3) -> tuple[dict, float]:
     "Milliseconds per training step of `learn` by kind of work, over `steps` steps after `warm` unprofiled ones; and the step's wall time."
-    learn.fit(1, valid=False, cbs=[_StopAfter(warm)])
+    learn.fit(1, valid=False, cbs=[SingleBatchCB(warm)])
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         t0 = time.perf_counter()
-        learn.fit(1, valid=False, cbs=[_StopAfter(steps)])
+        learn.fit(1, valid=False, cbs=[SingleBatchCB(steps)])
         wall = time.perf_counter()-t0
     ms = collections.Counter()
     for ev in prof.events(): ms[op_kind(ev)] += ev.self_cpu_time_total/1e3/steps
@@ -122,6 +115,41 @@ class EMACB(Callback):
         if self.avg is None: return   # the fit stopped before `before_fit`: there is no average
         with torch.no_grad(): torch._foreach_copy_(self.live, self.avg)
         self.avg = None
+
+# %% ../nbs/09a_faster.ipynb #7509d78c
+def fit_progress(learn) -> float:
+    "How far `learn` is through its fit, from 0 to 1: by its `OneCycleCB`'s schedule if it has one (a budget), else by batches."
+    sched = next((cb for cb in learn.cbs if isinstance(cb, OneCycleCB)), None)
+    if sched is not None: return min((sched.schedo.last_epoch+1)/sched.total, 1.)
+    n = len(learn.dls.train)
+    return min((learn.epoch*n + learn.iter + 1)/(learn.n_epochs*n), 1.)
+
+class LookaheadCB(Callback):
+    "Every `k` steps move a slow copy of the weights and buffers towards the model's, keeping `decay*fit_progress**3` of it, and load it into the model; the fit ends on it."
+    def __init__(self, k=5, decay=0.95**5):
+        if not (isinstance(k, int) and k >= 1):
+            raise ValueError(f"LookaheadCB needs k, the steps between pulls, as an int >= 1 (airbench's is 5), got {k!r}")
+        if not 0 <= decay < 1: raise ValueError(f"LookaheadCB needs a decay in [0, 1) (airbench's is 0.95**5, about 0.77), got {decay}")
+        self.k,self.decay,self.slow = k,decay,None
+
+    def before_fit(self, learn):
+        self.live = [v for v in learn.model.state_dict().values() if v.is_floating_point()]
+        self.slow,self.n = [v.detach().clone() for v in self.live],0
+
+    def _pull(self, learn):
+        keep = self.decay*fit_progress(learn)**3
+        with torch.no_grad():
+            torch._foreach_lerp_(self.slow, self.live, 1-keep)   # slow += (1-keep)*(live-slow)
+            torch._foreach_copy_(self.live, self.slow)
+
+    def after_step(self, learn):
+        self.n += 1
+        if self.n % self.k == 0: self._pull(learn)
+
+    def cleanup_fit(self, learn):   # however the fit ends, it ends on the slow copy, pulled once more by the steps since
+        if self.slow is None: return
+        if self.n % self.k: self._pull(learn)
+        self.slow = None
 
 # %% ../nbs/09a_faster.ipynb #ed046eaf
 def patch_whitening(xb, n_filters, ks=3, eps=1e-2) -> torch.Tensor:

@@ -37,8 +37,8 @@ def _calc_stats(feats):
 
 # %% ../nbs/14_fid.ipynb #d0193f4d
 def _sqrtm_newton_schulz(mat, num_iters=100, tol=1e-12):
-    "A square root of `mat` (eigenvalues real and >= 0, as for `C1@C2`) by coupled Newton-Schulz steps, in float64."
-    "It stops when the relative error is at most `tol`, or when it no longer falls, and returns the best seen."
+    """A square root of `mat` (eigenvalues real and >= 0, as for `C1@C2`) by coupled Newton-Schulz steps, in float64.
+    It stops when the relative error is at most `tol`, or when it no longer falls, and returns the best seen."""
     mat = mat.double()
     mat_nrm = mat.norm()
     if mat_nrm == 0: return torch.zeros_like(mat)

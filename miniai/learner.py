@@ -250,7 +250,7 @@ class MetricsCB(Callback):
         preds,n = detached(learn.preds),len(y)
         for m in self.metrics.values():
             if hasattr(m, 'add'): m.add(preds, y, n=n)
-            else: m.update(preds.to(m.device), y.to(m.device))   # a torcheval metric keeps its state on its own device
+            else: m.update(to_device(preds, m.device), y.to(m.device))   # a torcheval metric keeps its state on its own device
         self.loss.add(detached(learn.loss), n=n)
     def after_epoch(self, learn):
         log = dict(epoch=learn.epoch, train='train' if learn.training else 'valid')
@@ -322,9 +322,15 @@ class ProgressCB(Callback):
 
 # %% ../nbs/04_learner.ipynb #6379abbc
 class SingleBatchCB(Callback):
-    "Stop fitting after the first batch."
+    "Stop fitting after the first batch, or after the first `n`."
     order = 1
-    def after_batch(self, learn): raise CancelFitException()
+    def __init__(self, n=1):
+        if not (isinstance(n, int) and n >= 1): raise ValueError(f"SingleBatchCB stops after n batches, n >= 1: got n={n!r}")
+        self.n = n
+    def before_fit(self, learn): self.i = 0
+    def after_batch(self, learn):
+        self.i += 1
+        if self.i >= self.n: raise CancelFitException()
 
 # %% ../nbs/04_learner.ipynb #c42bdd64
 class TrainLearner(Learner):
