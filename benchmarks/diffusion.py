@@ -14,7 +14,9 @@ ddpm (issue 20): trains `ddpm_unet()` (diffusers' `UNet2DModel` from a config) o
    FLOPs times the calls.
    Targets (issue 20): fid_ddim50 <= 3x fid_floor after <= 30 TFLOPs of training; fid_ddim50 <= 1.2x fid_ddpm1000.
 unet (issue 21, 16_unet): miniai's `EmbUNetModel` (16, 32, 64 channels, no attention) against `ddpm_unet()`, each trained
-   as above for `--tflops`, then `--n` DDIM samples at 50 steps (eta=1): `fid_unet_ours`, `fid_unet_diffusers`.
+   as above for `--tflops`, each at its own peak learning rate: `--lr-ours` (default 1e-2, the course's for its
+   EmbUNetModel in 26_diffusion_unet and 28_diffusion-attn-cond) and `--lr-diffusers` (default 1e-3), each the best of
+   `benchmarks/unet_lr.py`'s screen; then `--n` DDIM samples at 50 steps (eta=1): `fid_unet_ours`, `fid_unet_diffusers`.
    Target: fid_unet_ours <= fid_unet_diffusers at equal training TFLOPs and a similar parameter count.
 cond (issue 21, 18_conditional): `CondUNetModel` (the same UNet with a class embedding, labels dropped with probability
    0.1) and the unconditional `EmbUNetModel`, each trained for `--tflops`; 1,000 samples (100 per class) of the
@@ -30,6 +32,7 @@ latent (issue 21, 20_latent_diffusion): trains `ConvVAE` (4x8x8 latent, kl_weigh
    (`miniai.latent.Latents`) for a third of `--tflops`, and samples `--n` latents with DDIM at 50 steps (eta=1, no
    clamping), decoded: `fid_latent`. `fid_pixel` is the pixel-space UNet of the unet part at the full `--tflops`
    (trained here if that part did not run); `fid_vae_rebuilt` the FID of `--n` test images through the VAE.
+   Both latent and pixel UNets train at `--lr` (the unet part's model is reused only if it trained at that rate).
    `latent_compute_fraction` is the latent UNet's training TFLOPs over the pixel one's.
    Target: fid_latent <= fid_pixel at latent_compute_fraction <= 1/3.
 
@@ -62,8 +65,8 @@ def fwd_flops(model, sz, device):
     with torch.no_grad(), FlopCounterMode(display=False) as f: model.eval()(inp)
     return f.get_total_flops()
 
-def train(name, make_model, a, res, labels=False, tflops=None, data=None):
-    "Train `make_model()` (seeded) for `tflops` (default `a.tflops`) on all of Fashion-MNIST (or `data`, a pair of tensors); record its figures in `res` under `name`; return the learner."
+def train(name, make_model, a, res, labels=False, tflops=None, data=None, lr=None):
+    "Train `make_model()` (seeded) at peak learning rate `lr` (default `a.lr`) for `tflops` (default `a.tflops`) on all of Fashion-MNIST (or `data`, a pair of tensors); record its figures in `res` under `name`; return the learner."
     xs,xv = data or (fashion_x('train'),fashion_x('test'))
     kw = {}
     if labels:
@@ -71,7 +74,7 @@ def train(name, make_model, a, res, labels=False, tflops=None, data=None):
         kw = dict(y_train=torch.tensor(dsd['train']['label'][:]), y_valid=torch.tensor(dsd['test']['label'][:]))
     dls = ddpm_dls(xs, xv, bs=a.bs, **kw)
     set_seed(a.seed)
-    learn = ddpm_learner(dls, make_model(), lr=a.lr, device=a.device, cbs=[ProgressCB(notebook=False)])
+    learn = ddpm_learner(dls, make_model(), lr=lr or a.lr, device=a.device, cbs=[ProgressCB(notebook=False)])
     n,secs = fit_budget(learn, tflops=tflops or a.tflops)
     fpb = flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)
     mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
@@ -82,7 +85,7 @@ def train(name, make_model, a, res, labels=False, tflops=None, data=None):
     print(f'{name}: {params:,} parameters; {fpb/1e9:.1f} GFLOPs per batch of {a.bs}; {n} steps, {n*a.bs/len(xs):.2f} epochs, '
           f'{tflops:.1f} TFLOPs in {secs:.0f}s: {tflops*1e3/secs:.0f} GFLOP/s against a {mp.dtype} matmul\'s {peak/1e9:.0f}, '
           f'mfu {mfu:.3f}', flush=True)
-    res.update({f'{name}_params': params, f'{name}_train_tflops': round(tflops, 2), f'{name}_epochs': round(n*a.bs/len(xs), 2),
+    res.update({f'{name}_params': params, f'{name}_lr': lr or a.lr, f'{name}_train_tflops': round(tflops, 2), f'{name}_epochs': round(n*a.bs/len(xs), 2),
                 f'{name}_seconds': round(secs, 1), f'{name}_mfu': round(mfu, 4), f'{name}_load_avg_train': load()})
     res.update(dtype=str(mp.dtype), matmul_gflops_s=round(peak/1e9, 1))
     return learn
@@ -123,8 +126,8 @@ def part_ddpm(a, res, ie):
 
 def part_unet(a, res, ie):
     floor = fid_floor(a.n)
-    for name,make in (('unet_ours', pixel_unet), ('unet_diffusers', ddpm_unet)):
-        learn = train(name, make, a, res)
+    for name,make,lr in (('unet_ours', pixel_unet, a.lr_ours), ('unet_diffusers', ddpm_unet, a.lr_diffusers)):
+        learn = train(name, make, a, res, lr=lr)
         s,secs = draw(learn, a.n, 50, 1., a)
         fid = ie.fid(s*2)
         print(f'{name}: FID of {a.n} DDIM-50 samples {fid:.3f} ({fid/floor:.2f}x the floor of {floor:.3f}) in {secs:.0f}s', flush=True)
@@ -186,7 +189,7 @@ def part_latent(a, res, ie):
     learn = train('latent', lambda: EmbUNetModel(4, 4, nfs=(32,64), num_layers=2, attn_chans=0), a, res, tflops=a.tflops/3, data=(z, zv))
     s,_ = draw(learn, a.n, 50, 1., a, shape=(4,8,8), clamp=False)
     fid_latent = ie.fid(lat.decode(s.float())*2-1)
-    if 'fid_unet_ours' in res and res.get('n_samples_unet') == a.n: fid_pixel,pixel_tflops = res['fid_unet_ours'],res['unet_ours_train_tflops']
+    if 'fid_unet_ours' in res and res.get('n_samples_unet') == a.n and res['unet_ours_lr'] == a.lr: fid_pixel,pixel_tflops = res['fid_unet_ours'],res['unet_ours_train_tflops']
     else:
         pix = train('pixel', pixel_unet, a, res)
         s,_ = draw(pix, a.n, 50, 1., a)
@@ -205,7 +208,9 @@ def main():
     p.add_argument('--tflops', type=float, default=30., help='training compute, per model')
     p.add_argument('--n', type=int, default=2048, help='samples per FID (ddpm and unet; cond always draws 1,000)')
     p.add_argument('--bs', type=int, default=64)
-    p.add_argument('--lr', type=float, default=2e-3)
+    p.add_argument('--lr', type=float, default=2e-3, help="peak learning rate (all parts but unet)")
+    p.add_argument('--lr-ours', type=float, default=1e-2, help="peak learning rate of the unet part's EmbUNetModel")
+    p.add_argument('--lr-diffusers', type=float, default=1e-3, help="peak learning rate of the unet part's UNet2DModel")
     p.add_argument('--ddim-steps', type=int, nargs='+', default=[50])
     p.add_argument('--ddpm-steps', type=int, default=1000, help='0 skips the DDPM run')
     p.add_argument('--guidance', type=float, nargs='+', default=[1., 1.5, 2., 3., 4.], help='guidance scales (cond)')
@@ -216,7 +221,7 @@ def main():
     a = p.parse_args()
     print(f'torch {torch.__version__} on {a.device}, {torch.get_num_threads()} threads, bf16 CPU: {cpu_bf16()}; '
           f'load average {load()} (above 2, other work shares these 2 cores)', flush=True)
-    res = dict(device=a.device, threads=torch.get_num_threads(), bs=a.bs, lr=a.lr, seed=a.seed, tflops_budget=a.tflops, parts=a.parts)
+    res = dict(device=a.device, threads=torch.get_num_threads(), bs=a.bs, lr=a.lr, lr_ours=a.lr_ours, lr_diffusers=a.lr_diffusers, seed=a.seed, tflops_budget=a.tflops, parts=a.parts)
     ie = fashion_eval()
     for part in a.parts: globals()[f'part_{part}'](a, res, ie)
     res.update(load_avg_end=load())
