@@ -100,6 +100,11 @@ def draw(learn, n, steps, eta, a, shape=(1,28,28), clamp=True, **cond):
         else: s = sample(ddim_step, learn.model, (n,*shape), steps, eta=eta, clamp=clamp, every=steps)[-1]
     return s, time.perf_counter()-t0
 
+def train_fid(name, make_model, a, res, ie, lr=None):
+    "`train` a pixel UNet, then the FID of `a.n` of its DDIM-50 samples (eta=1); returns the FID and the sampling seconds."
+    s,secs = draw(train(name, make_model, a, res, lr=lr), a.n, 50, 1., a)
+    return ie.fid(s*2),secs
+
 def part_ddpm(a, res, ie):
     learn = train('ddpm', ddpm_unet, a, res)
     # issue 20's keys, as before
@@ -127,9 +132,7 @@ def part_ddpm(a, res, ie):
 def part_unet(a, res, ie):
     floor = fid_floor(a.n)
     for name,make,lr in (('unet_ours', pixel_unet, a.lr_ours), ('unet_diffusers', ddpm_unet, a.lr_diffusers)):
-        learn = train(name, make, a, res, lr=lr)
-        s,secs = draw(learn, a.n, 50, 1., a)
-        fid = ie.fid(s*2)
+        fid,secs = train_fid(name, make, a, res, ie, lr=lr)
         print(f'{name}: FID of {a.n} DDIM-50 samples {fid:.3f} ({fid/floor:.2f}x the floor of {floor:.3f}) in {secs:.0f}s', flush=True)
         res[f'fid_{name}'] = round(fid, 3)
     res.update(fid_floor_unet=round(floor, 3), n_samples_unet=a.n)
@@ -191,9 +194,7 @@ def part_latent(a, res, ie):
     fid_latent = ie.fid(lat.decode(s.float())*2-1)
     if 'fid_unet_ours' in res and res.get('n_samples_unet') == a.n and res['unet_ours_lr'] == a.lr: fid_pixel,pixel_tflops = res['fid_unet_ours'],res['unet_ours_train_tflops']
     else:
-        pix = train('pixel', pixel_unet, a, res)
-        s,_ = draw(pix, a.n, 50, 1., a)
-        fid_pixel,pixel_tflops = ie.fid(s*2),res['pixel_train_tflops']
+        fid_pixel,pixel_tflops = train_fid('pixel', pixel_unet, a, res, ie)[0],res['pixel_train_tflops']
     frac = res['latent_train_tflops']/pixel_tflops
     print(f'latent: FID {fid_latent:.3f}, pixel: FID {fid_pixel:.3f} (floor {floor:.3f}); latent/pixel training compute '
           f'{frac:.3f}', flush=True)
