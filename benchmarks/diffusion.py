@@ -86,7 +86,8 @@ def train(name, make_model, a, res, labels=False, tflops=None, data=None, lr=Non
           f'{tflops:.1f} TFLOPs in {secs:.0f}s: {tflops*1e3/secs:.0f} GFLOP/s against a {mp.dtype} matmul\'s {peak/1e9:.0f}, '
           f'mfu {mfu:.3f}', flush=True)
     res.update({f'{name}_params': params, f'{name}_lr': lr or a.lr, f'{name}_train_tflops': round(tflops, 2), f'{name}_epochs': round(n*a.bs/len(xs), 2),
-                f'{name}_seconds': round(secs, 1), f'{name}_mfu': round(mfu, 4), f'{name}_load_avg_train': load()})
+                f'{name}_seconds': round(secs, 1), f'{name}_mfu': round(mfu, 4),
+                f'{name}_matmul_gflops_s': round(peak/1e9, 1), f'{name}_load_avg_train': load()})
     res.update(dtype=str(mp.dtype), matmul_gflops_s=round(peak/1e9, 1))
     return learn
 
