@@ -18,7 +18,9 @@ classed as
       timeout, or a NameError for a name that such a cell should have defined; a file the course loads but never
       saves (its save is commented out) is "a file made elsewhere"; an IndexError raised in the lesson's own code
       once a cap has cut something in the notebook is the cap's (a list as long as a capped `n_steps`, indexed up
-      to the lesson's 999);
+      to the lesson's 999); a NameError for a name a later cell of the notebook defines (the course's own cell
+      order); and the lessons' own faults in LESSON_FAULTS, each checked against the course's code and each
+      matched by its error message, so that any other failure of the same cell is still (b);
   (b) a miniai API problem: everything else (a NameError for a name a (b) cell should have defined is (b) too).
 The exit status is 1 when any (b) failure remains.
 
@@ -26,7 +28,8 @@ The substitutions, all of them, that make the lessons fit a CPU in minutes:
   - `datasets.load_dataset(name)` returns miniai's `load_dsd(name)` cut to the first --train/--test rows;
     other data sets raise ConnectionError (a download, so (a)). HF_HUB_OFFLINE and HF_DATASETS_OFFLINE are set.
   - `import torchvision...` gets a tiny stub (functional: to_tensor, resize, hflip; transforms: RandomCrop,
-    RandomHorizontalFlip); anything else from torchvision is (a). Imports of other packages that are not
+    RandomHorizontalFlip); anything else from torchvision is (a). `miniai.imports` is imported under the same stub, so
+    the `T` and `TF` it re-exports (as the course's does, from torchvision) are the stub's too. Imports of other packages that are not
     installed (timm, diffusers, ...) are dropped from the cell, which then runs without them: an (a) note.
   - `--skip NOTEBOOK:CELL` skips that code cell (a), e.g. one that takes far longer here than its --cell-timeout can
     stop (the alarm waits for a running kernel to return); later cells use what the cells before it made.
@@ -61,6 +64,13 @@ SETS = {'lessons': (DEFAULT, 2048, 512, [], []),
                       ['n_steps=20', 'steps=10', 'sz=64', 'n_samples=64', 'bs=128'], ['17_DDPM_v2:37']),
         'unet': (['14_augment', '26_diffusion_unet', '27_attention', '28_diffusion-attn-cond', '29_vae'], 1024, 512,
                  ['steps=10', 'sz=64', 'bs=128'], [])}
+# Faults of the lessons' own code, read in the course's notebooks: 'notebook:cell' -> (a fragment of the error, why).
+LESSON_FAULTS = {
+    **dict.fromkeys(['27_attention:21', '27_attention:22'], ('mat1 and mat2 shapes cannot be multiplied',
+        "the lesson's own SelfAttention (cell 20), which takes (n, c, h*w), called on x of (n, c, h, w); no miniai code runs")),
+    **dict.fromkeys(['28_diffusion-attn-cond:40', '28_diffusion-attn-cond:41'], ("multiple values for argument 'steps'",
+        "the lesson calls sample(cid, ddim_step, ...), a class first; the course's own sample(f, model, sz, steps) refuses "
+        "it the same way (its cond_sample, cell 38, is the one that takes a class)"))}
 MINIAI = str(Path(importlib.util.find_spec('miniai').origin).parent)
 
 # ---- the substitutions
@@ -209,7 +219,10 @@ def classify(e, taint, capped=False, reads=()):
     if isinstance(e, CellTimeout): return 'a', 'timeout'
     if isinstance(e, NameError) and getattr(e, 'name', None) in taint:
         c,i = taint[e.name]; return c, f'{e.name!r} comes from cell {i}'
-    if isinstance(e, ImportError) and e.name and e.name.split('.')[0] != 'miniai': return 'a', f'{e.name.split(".")[0]} not installed'
+    if isinstance(e, ImportError) and e.name and e.name.split('.')[0] != 'miniai':
+        root = e.name.split('.')[0]
+        if root == 'torchvision' or importlib.util.find_spec(root) is None: return 'a', f'{root} not installed'
+        return 'a', f'not in the installed {root}: an API it has since dropped'
     if re.search(r'\bcuda\b|CUDA|NCCL|cudnn|nvidia', msg): return 'a', 'needs CUDA'
     if isinstance(e, (ConnectionError, TimeoutError)) or re.search(r'offline|hugging ?face|Max retries|resolve host|URLError', msg, re.I): return 'a', 'needs a download'
     if re.search(r'torchvision|timm|diffusers|k_diffusion|wandb', msg): return 'a', 'package not installed'
@@ -239,13 +252,23 @@ def child(nb, out, a):
     cfg = Config(); cfg.HistoryManager.hist_file = ':memory:'
     mod = types.ModuleType('__main__')   # becomes sys.modules['__main__'], so lesson-defined classes pickle
     ns = InteractiveShell.instance(config=cfg, user_module=mod).user_ns
-    ns['__builtins__'] = dict(vars(builtins), __import__=importer(tv_stub()))
+    stubs = tv_stub()
+    ns['__builtins__'] = dict(vars(builtins), __import__=importer(stubs))
+    real, builtins.__import__ = builtins.__import__, importer(stubs)   # miniai.imports re-exports torchvision's T and TF
+    try: import miniai.imports
+    except ImportError: pass
+    finally: builtins.__import__ = real
     from IPython.display import display; ns['display'] = display
     def alarm(*_): raise CellTimeout(f'cell took over {a.cell_timeout}s')
     signal.signal(signal.SIGALRM, alarm)
     caps = {'epochs': 1, 'n_epochs': 1, **{k:int(v) for k,v in (c.split('=') for c in a.cap)}}
     cells = [''.join(c['source']) for c in json.loads(Path(nb).read_text())['cells'] if c['cell_type'] == 'code']
     taint, capped = {}, False   # capped: a cap has cut a literal in this notebook
+    defs = {}   # name -> the first cell that binds it
+    for j,src in enumerate(cells):
+        try: names = bound(ast.parse(magics(src)[0]))
+        except SyntaxError: continue
+        for n in names: defs.setdefault(n, j)
     with open(out, 'w') as f:
         for i,src in enumerate(cells):
             lines = [l.strip() for l in src.splitlines() if l.strip()]
@@ -285,6 +308,11 @@ def child(nb, out, a):
                     signal.alarm(0)
                     if isinstance(e, KeyboardInterrupt): raise
                     c,why = classify(e, taint, capped, reads)
+                    fault = LESSON_FAULTS.get(f'{Path(nb).stem}:{i}')
+                    n = getattr(e, 'name', None)
+                    if c == 'b' and fault and fault[0] in str(e): why = fault[1]; c = 'a'
+                    elif c == 'b' and isinstance(e, NameError) and defs.get(n, -1) > i:
+                        c,why = 'a', f"{n!r} is defined in cell {defs[n]}, after this one (the course's cell order)"
                     frames = [t for t in traceback.extract_tb(e.__traceback__) if t.filename != __file__]
                     tb = ''.join(['Traceback (most recent call last):\n', *traceback.format_list(frames), *traceback.format_exception_only(type(e), e)])
                     print(tb, flush=True)
@@ -360,7 +388,7 @@ def main():
         rows = [json.loads(l) for l in out.read_text().splitlines()] if out.exists() else []
         if len(rows) < n_cells and not died: died = f'only {len(rows)} of {n_cells} cells reported; see {log}'
         for r in report(nb, rows, n_cells, time.perf_counter()-t0, died, a):
-            key = (r['cls'], 'cascades: a name from a failed cell' if r.get('why', '').startswith("'") else r.get('error') or r['why'])
+            key = (r['cls'], 'cascades: a name from a failed cell' if re.match(r"'\w+' (comes from|is what) cell", r.get('why', '')) else r.get('error') or r['why'])
             causes.setdefault(key, []).append(f"{nb.stem.split('_')[0]}:{r['i']}")
             n_b += r['cls'] == 'b'
         n_b += bool(died and 'killed' not in died)
