@@ -252,9 +252,9 @@ def child(nb, out, a):
     cfg = Config(); cfg.HistoryManager.hist_file = ':memory:'
     mod = types.ModuleType('__main__')   # becomes sys.modules['__main__'], so lesson-defined classes pickle
     ns = InteractiveShell.instance(config=cfg, user_module=mod).user_ns
-    stubs = tv_stub()
-    ns['__builtins__'] = dict(vars(builtins), __import__=importer(stubs))
-    real, builtins.__import__ = builtins.__import__, importer(stubs)   # miniai.imports re-exports torchvision's T and TF
+    imp = importer(tv_stub())
+    ns['__builtins__'] = dict(vars(builtins), __import__=imp)
+    real, builtins.__import__ = builtins.__import__, imp   # miniai.imports re-exports torchvision's T and TF
     try: import miniai.imports
     except ImportError: pass
     finally: builtins.__import__ = real
