@@ -13,6 +13,9 @@ ddpm (issue 20): trains `ddpm_unet()` (diffusers' `UNet2DModel` from a config) o
    `fid_floor`: the FID of `--n` real training images against the same reference. Sampling FLOPs are the model's forward
    FLOPs times the calls.
    Targets (issue 20): fid_ddim50 <= 3x fid_floor after <= 30 TFLOPs of training; fid_ddim50 <= 1.2x fid_ddpm1000.
+   `--ddpm-model ours --ddpm-nfs 8 16 32 --ddpm-bs 32 --ddpm-lr 1e-2` trains miniai's `EmbUNetModel` instead, narrower
+   and on smaller batches: at a fixed budget of FLOPs it takes more steps over more epochs (`benchmarks/ddpm_screen.py`
+   chose it at 10 TFLOPs).
 unet (issue 21, 16_unet): miniai's `EmbUNetModel` (16, 32, 64 channels, no attention) against `ddpm_unet()`, each trained
    as above for `--tflops`, each at its own peak learning rate: `--lr-ours` (default 1e-2, the course's for its
    EmbUNetModel in 26_diffusion_unet and 28_diffusion-attn-cond) and `--lr-diffusers` (default 1e-3), each the best of
@@ -65,14 +68,15 @@ def fwd_flops(model, sz, device):
     with torch.no_grad(), FlopCounterMode(display=False) as f: model.eval()(inp)
     return f.get_total_flops()
 
-def train(name, make_model, a, res, labels=False, tflops=None, data=None, lr=None):
-    "Train `make_model()` (seeded) at peak learning rate `lr` (default `a.lr`) for `tflops` (default `a.tflops`) on all of Fashion-MNIST (or `data`, a pair of tensors); record its figures in `res` under `name`; return the learner."
+def train(name, make_model, a, res, labels=False, tflops=None, data=None, lr=None, bs=None):
+    "Train `make_model()` (seeded) at peak learning rate `lr` (default `a.lr`), batch size `bs` (default `a.bs`) for `tflops` (default `a.tflops`) on all of Fashion-MNIST (or `data`, a pair of tensors); record its figures in `res` under `name`; return the learner."
+    bs = bs or a.bs
     xs,xv = data or (fashion_x('train'),fashion_x('test'))
     kw = {}
     if labels:
         dsd = load_dsd('fashion_mnist')
         kw = dict(y_train=torch.tensor(dsd['train']['label'][:]), y_valid=torch.tensor(dsd['test']['label'][:]))
-    dls = ddpm_dls(xs, xv, bs=a.bs, **kw)
+    dls = ddpm_dls(xs, xv, bs=bs, **kw)
     set_seed(a.seed)
     learn = ddpm_learner(dls, make_model(), lr=lr or a.lr, device=a.device, cbs=[ProgressCB(notebook=False)])
     n,secs = fit_budget(learn, tflops=tflops or a.tflops)
@@ -82,10 +86,10 @@ def train(name, make_model, a, res, labels=False, tflops=None, data=None, lr=Non
     tflops = n*fpb/1e12
     mfu = tflops*1e12/secs/peak
     params = sum(p.numel() for p in learn.model.parameters())
-    print(f'{name}: {params:,} parameters; {fpb/1e9:.1f} GFLOPs per batch of {a.bs}; {n} steps, {n*a.bs/len(xs):.2f} epochs, '
+    print(f'{name}: {params:,} parameters; {fpb/1e9:.1f} GFLOPs per batch of {bs}; {n} steps, {n*bs/len(xs):.2f} epochs, '
           f'{tflops:.1f} TFLOPs in {secs:.0f}s: {tflops*1e3/secs:.0f} GFLOP/s against a {mp.dtype} matmul\'s {peak/1e9:.0f}, '
           f'mfu {mfu:.3f}', flush=True)
-    res.update({f'{name}_params': params, f'{name}_lr': lr or a.lr, f'{name}_train_tflops': round(tflops, 2), f'{name}_epochs': round(n*a.bs/len(xs), 2),
+    res.update({f'{name}_params': params, f'{name}_lr': lr or a.lr, f'{name}_train_tflops': round(tflops, 2), f'{name}_epochs': round(n*bs/len(xs), 2), f'{name}_bs': bs,
                 f'{name}_seconds': round(secs, 1), f'{name}_mfu': round(mfu, 4),
                 f'{name}_matmul_gflops_s': round(peak/1e9, 1), f'{name}_load_avg_train': load()})
     res.update(dtype=str(mp.dtype), matmul_gflops_s=round(peak/1e9, 1))
@@ -107,7 +111,10 @@ def train_fid(name, make_model, a, res, ie, lr=None):
     return ie.fid(s*2),secs
 
 def part_ddpm(a, res, ie):
-    learn = train('ddpm', ddpm_unet, a, res)
+    nfs = tuple(a.ddpm_nfs)
+    make = (lambda: EmbUNetModel(1, 1, nfs=nfs, attn_chans=0)) if a.ddpm_model == 'ours' else (lambda: ddpm_unet(nfs))
+    learn = train('ddpm', make, a, res, lr=a.ddpm_lr, bs=a.ddpm_bs)
+    res.update(ddpm_model=a.ddpm_model, ddpm_nfs=list(nfs))
     # issue 20's keys, as before
     res.update(train_tflops=res['ddpm_train_tflops'], epochs=res['ddpm_epochs'], seconds=res['ddpm_seconds'], mfu=res['ddpm_mfu'])
     floor = fid_floor(a.n)
@@ -213,6 +220,11 @@ def main():
     p.add_argument('--lr', type=float, default=2e-3, help="peak learning rate (all parts but unet)")
     p.add_argument('--lr-ours', type=float, default=1e-2, help="peak learning rate of the unet part's EmbUNetModel")
     p.add_argument('--lr-diffusers', type=float, default=1e-3, help="peak learning rate of the unet part's UNet2DModel")
+    p.add_argument('--ddpm-model', choices=['ours', 'diffusers'], default='diffusers',
+                   help="the ddpm part's UNet: miniai's EmbUNetModel (no attention) or diffusers' UNet2DModel (ddpm_unet)")
+    p.add_argument('--ddpm-nfs', type=int, nargs='+', default=[16, 32, 64], help="the ddpm part's channels per level")
+    p.add_argument('--ddpm-bs', type=int, default=None, help="the ddpm part's batch size (default --bs)")
+    p.add_argument('--ddpm-lr', type=float, default=None, help="the ddpm part's peak learning rate (default --lr)")
     p.add_argument('--ddim-steps', type=int, nargs='+', default=[50])
     p.add_argument('--ddpm-steps', type=int, default=1000, help='0 skips the DDPM run')
     p.add_argument('--guidance', type=float, nargs='+', default=[1., 1.5, 2., 3., 4.], help='guidance scales (cond)')
