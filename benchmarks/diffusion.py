@@ -12,7 +12,8 @@ ddpm (issue 20): trains `ddpm_unet()` (diffusers' `UNet2DModel` from a config) o
    of each against the 10,000 test images (`miniai.fid.fashion_eval`, features of the book's own classifier), beside
    `fid_floor`: the FID of `--n` real training images against the same reference. Sampling FLOPs are the model's forward
    FLOPs times the calls.
-   Targets (issue 20): fid_ddim50 <= 3x fid_floor after <= 30 TFLOPs of training; fid_ddim50 <= 1.2x fid_ddpm1000.
+   Targets (issue 20): fid_ddim50 <= 3x fid_floor after <= 30 TFLOPs of training, at `--n` >= 2,048 (judged only there:
+   null below); fid_ddim50 <= 1.2x fid_ddpm1000.
    `--ddpm-model ours --ddpm-nfs 8 16 32 --ddpm-bs 32 --ddpm-lr 1e-2` trains miniai's `EmbUNetModel` instead, narrower
    and on smaller batches: at a fixed budget of FLOPs it takes more steps over more epochs (`benchmarks/ddpm_screen.py`
    chose it at 10 TFLOPs).
@@ -132,7 +133,9 @@ def part_ddpm(a, res, ie):
         res.update({f'fid_{name}': round(fid, 3), f'fid_{name}_vs_floor': round(fid/floor, 3), f'sample_{name}_seconds': round(secs, 1),
                     f'sample_{name}_tflops': round(sflops/1e12, 2)})
     if 'fid_ddim50' in res:
-        res['target_fid_ddim50_le_3x_floor'] = res['fid_ddim50'] <= 3*floor and res['train_tflops'] <= 30
+        # the target is set at 2,048 samples: a smaller sample's floor is higher, so its ratio flatters the model
+        res['target_fid_ddim50_le_3x_floor'] = (res['fid_ddim50'] <= 3*floor and res['train_tflops'] <= 30) if a.n >= 2048 else None
+        if a.n < 2048: print(f'fid_ddim50 against 3x the floor: not judged, the target is set at 2,048 samples (this run drew {a.n})', flush=True)
         if 'fid_ddpm1000' in res:
             res['ddim50_vs_ddpm1000'] = round(res['fid_ddim50']/res['fid_ddpm1000'], 3)
             res['target_ddim50_le_1.2x_ddpm1000'] = res['fid_ddim50'] <= 1.2*res['fid_ddpm1000']
