@@ -7,17 +7,14 @@ samples at 50 steps for each `--eta`, beside the floor for `--n`. One change per
     noise it implies) | --clamp-half (each step's x0 estimate clamped to the data's [-0.5, 0.5], not [-1, 1])
 
 One seed and a short budget: a screen to choose a recipe for the benchmark, not a result."""
-import argparse, json, sys, time, torch, torch.nn as nn
+import argparse, json, sys, torch, torch.nn as nn
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.diffusion import load
+from benchmarks.diffusion import load, train, draw
 from miniai.conv import def_device
-from miniai.learner import ProgressCB
-from miniai.accel import fit_budget, flops_per_batch
 from miniai.faster import EMACB
-from miniai.init import set_seed
 from miniai.fid import fashion_eval, fid_floor
-from miniai.diffusion import fashion_x, ddpm_dls, ddpm_learner, abar, EmbUNetModel, sample, ddim_step
+from miniai.diffusion import abar, EmbUNetModel, ddim_step
 
 class VPred(nn.Module):
     "`model` predicts v = √ᾱ·ε - √(1-ᾱ)·x0; this returns the noise that implies, ε = √ᾱ·v + √(1-ᾱ)·x_t."
@@ -49,25 +46,17 @@ def main():
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--device', default=def_device)
     a = p.parse_args()
-    ie,xs = fashion_eval(),fashion_x('train')
-    dls = ddpm_dls(xs, fashion_x('test'), bs=a.bs)
-    set_seed(a.seed)
-    model = EmbUNetModel(1, 1, nfs=tuple(a.nfs), attn_chans=0)
-    learn = ddpm_learner(dls, VPred(model) if a.vpred else model, lr=a.lr, device=a.device, cbs=[ProgressCB(notebook=False)])
-    n,secs = fit_budget(learn, tflops=a.tflops, cbs=[EMACB(a.ema)] if a.ema else [])
-    fpb = flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)
+    ie,res = fashion_eval(),dict(vars(a), threads=torch.get_num_threads())
+    def make():
+        model = EmbUNetModel(1, 1, nfs=tuple(a.nfs), attn_chans=0)
+        return VPred(model) if a.vpred else model
+    learn = train('screen', make, a, res, cbs=[EMACB(a.ema)] if a.ema else [])
     floor = fid_floor(a.n)
-    res = dict(vars(a), threads=torch.get_num_threads(), params=sum(p.numel() for p in learn.model.parameters()),
-               train_steps=n, epochs=round(n*a.bs/len(xs), 2), train_tflops=round(n*fpb/1e12, 2), train_seconds=round(secs),
-               fid_floor=round(floor, 4))
-    print(f'{res["params"]:,} parameters; {n} steps of {a.bs} ({res["epochs"]} epochs), {n*fpb/1e12:.1f} TFLOPs in {secs:.0f}s', flush=True)
+    res['fid_floor'] = round(floor, 4)
     for eta in a.eta:
-        set_seed(a.seed)
-        t0 = time.perf_counter()
-        s = sample(ddim_step_half if a.clamp_half else ddim_step, learn.model, (a.n,1,28,28), 50, eta=eta, every=50)[-1]
+        s,secs = draw(learn, a.n, 50, eta, a, f=ddim_step_half if a.clamp_half else ddim_step)
         fid = ie.fid(s*2)
-        print(f'eta {eta:g}: FID of {a.n} DDIM-50 samples {fid:.3f} ({fid/floor:.2f}x the floor of {floor:.3f}) in '
-              f'{time.perf_counter()-t0:.0f}s', flush=True)
+        print(f'eta {eta:g}: FID of {a.n} DDIM-50 samples {fid:.3f} ({fid/floor:.2f}x the floor of {floor:.3f}) in {secs:.0f}s', flush=True)
         res[f'fid_eta{eta:g}'] = round(fid, 4)
     res['load_avg_end'] = load()
     print('RESULT', json.dumps(res))
