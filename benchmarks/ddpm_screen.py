@@ -3,8 +3,21 @@ budget of training compute): miniai's `EmbUNetModel` (no attention) with channel
 and peak rate `--lr` for `--tflops` TFLOPs (default 10, a third of the target's budget), then the FID of `--n` DDIM
 samples at 50 steps for each `--eta`, beside the floor for `--n`. One change per call against the default:
 
-    --bs 32 | --nfs 8 16 32 | --ema 0.99 (miniai.faster.EMACB) | --vpred (the model predicts v; the loss stays on the
-    noise it implies) | --clamp-half (each step's x0 estimate clamped to the data's [-0.5, 0.5], not [-1, 1])
+- `--bs 32`, `--nfs 8 16 32`, `--layers 2` (EmbUNetModel's num_layers), `--attn 8` (self-attention, heads of 8
+  channels, from the second level down), `--pct 0.1` (one-cycle's pct_start);
+- `--ema 0.99`: miniai.faster.EMACB, which averages the batch norms' running statistics with the weights (see
+  `--bn-recal`);
+- `--bn-recal 300`: after training, each batch norm's running statistics set to their mean over 300 training batches,
+  in place of the running average over the last few dozen batches that training leaves;
+- `--vpred`: the model predicts v; the loss stays on the noise it implies;
+- `--clamp-half`: each step's x0 estimate clamped to the data's [-0.5, 0.5], not [-1, 1];
+- `--min-snr 5`: each image's squared error on the noise weighted by min(SNR, 5)/SNR, SNR = ᾱ/(1-ᾱ) at its t (Hang et
+  al. 2023, "Efficient Diffusion Training via Min-SNR Weighting");
+- `--low-t-weight 3`: images noised to t < 0.4 weigh 3 in the loss, the rest 1;
+- `--norm group`: every BatchNorm2d of the UNet swapped for a GroupNorm of 4 channels a group;
+- `--scale 2`: train on images in [-1, 1] (the samples are scaled back for the FID);
+- `--temb 32 --temb-scale 1000`: the time embedding takes 32 sines and cosines of 1000t, where EmbUNetModel takes
+  nfs[0] of t.
 
 One seed and a short budget: a screen to choose a recipe for the benchmark, not a result."""
 import argparse, json, sys, torch, torch.nn as nn
@@ -13,8 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.diffusion import load, train, draw
 from miniai.conv import def_device
 from miniai.faster import EMACB
+from miniai.accel import MixedPrecisionCB
 from miniai.fid import fashion_eval, fid_floor
-from miniai.diffusion import abar, EmbUNetModel, ddim_step
+from miniai.diffusion import abar, EmbUNetModel, ddim_step, fashion_x, timestep_embedding, lin
+from miniai.learner import Callback, DeviceCB
 
 class VPred(nn.Module):
     "`model` predicts v = √ᾱ·ε - √(1-ᾱ)·x0; this returns the noise that implies, ε = √ᾱ·v + √(1-ᾱ)·x_t."
@@ -23,6 +38,56 @@ class VPred(nn.Module):
         xt,t = x[0],x[1]
         ab = abar(t).reshape(-1,1,1,1).to(xt.dtype)
         return ab.sqrt()*self.model(x) + (1-ab).sqrt()*xt
+
+class TWeightCB(Callback):
+    "Weight each image's squared error on the noise by `w(t)`, a function of the image's t."
+    order = DeviceCB.order+1
+    def __init__(self, w): self.w = w
+    def before_fit(self, learn): self.old,learn.loss_func = learn.loss_func,self.loss
+    def before_batch(self, learn): self.t = learn.batch[0][1]
+    def loss(self, preds, eps): return (self.w(self.t.float()).reshape(-1,1,1,1)*(preds.float()-eps.float())**2).mean()
+    def cleanup_fit(self, learn): learn.loss_func = self.old
+
+def min_snr(gamma):
+    "min(SNR, `gamma`)/SNR, SNR = ᾱ/(1-ᾱ): Hang et al.'s weighting of the loss on the noise."
+    def w(t):
+        ab = abar(t).clamp(1e-6, 1-1e-6)
+        snr = ab/(1-ab)
+        return snr.clamp(max=gamma)/snr
+    return w
+
+def low_t(weight, below=0.4):
+    "`weight` for t < `below`, 1 above."
+    return lambda t: torch.where(t < below, weight, 1.)
+
+class TembUNet(EmbUNetModel):
+    "`EmbUNetModel` whose time embedding has `temb` sines and cosines (default: `nfs[0]`) of t times `temb_scale`."
+    def __init__(self, *args, temb=0, temb_scale=1., **kwargs):
+        super().__init__(*args, **kwargs)
+        self.temb_scale = temb_scale
+        if temb:
+            self.n_temb = temb
+            self.emb_mlp[0] = lin(temb, self.emb_mlp[0][-1].out_features, norm=nn.BatchNorm1d)
+    def emb(self, inp): return self.emb_mlp(timestep_embedding(inp[1]*self.temb_scale, self.n_temb))
+
+def group_norm(m, per_group=4):
+    "Swap every `nn.BatchNorm2d` inside `m` for an `nn.GroupNorm` of `per_group` channels a group; returns `m`."
+    for name,c in m.named_children():
+        if isinstance(c, nn.BatchNorm2d): setattr(m, name, nn.GroupNorm(max(1, c.num_features//per_group), c.num_features))
+        else: group_norm(c, per_group)
+    return m
+
+def recal_bn(learn, n_batches):
+    "Set every batch norm's running statistics of `learn.model` to their mean over `n_batches` training batches."
+    bns = [m for m in learn.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    moms = [m.momentum for m in bns]
+    for m in bns: m.reset_running_stats(); m.momentum = None   # None: a cumulative average
+    mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
+    learn.model.train()
+    with torch.no_grad(), torch.autocast(**mp.autocast):
+        for _,b in zip(range(n_batches), learn.dls.train): learn.model(b[0])
+    for m,mom in zip(bns, moms): m.momentum = mom
+    learn.model.eval()
 
 def ddim_step_half(x_t, noise, abar_t, abar_t1, bbar_t, bbar_t1, eta, sig, clamp=True):
     "`ddim_step` with the estimate of x0 clamped to the training images' range, [-0.5, 0.5]."
@@ -42,20 +107,37 @@ def main():
     p.add_argument('--ema', type=float, default=0, help='EMACB decay (0: none)')
     p.add_argument('--vpred', action='store_true')
     p.add_argument('--clamp-half', action='store_true')
+    p.add_argument('--min-snr', type=float, default=0, help='min-SNR loss weighting with this gamma (0: none)')
+    p.add_argument('--low-t-weight', type=float, default=0, help='loss weight of images at t < 0.4 (0: no weighting)')
+    p.add_argument('--bn-recal', type=int, default=0, help='after training, batch norms\' statistics from this many training batches (0: as trained)')
+    p.add_argument('--norm', choices=['batch', 'group'], default='batch')
+    p.add_argument('--scale', type=float, default=1., help="images scaled by this from the book's [-0.5, 0.5] to train on; samples scaled back for the FID")
+    p.add_argument('--layers', type=int, default=1, help="EmbUNetModel's num_layers")
+    p.add_argument('--attn', type=int, default=0, help="EmbUNetModel's attn_chans (0: no attention)")
+    p.add_argument('--temb', type=int, default=0, help="sines and cosines in the time embedding (0: nfs[0], as EmbUNetModel)")
+    p.add_argument('--temb-scale', type=float, default=1., help="t (in [0,1)) times this into the time embedding")
+    p.add_argument('--pct', type=float, default=0.25, help="one-cycle's pct_start")
     p.add_argument('--eta', type=float, nargs='+', default=[1.])
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--device', default=def_device)
     a = p.parse_args()
     ie,res = fashion_eval(),dict(vars(a), threads=torch.get_num_threads())
     def make():
-        model = EmbUNetModel(1, 1, nfs=tuple(a.nfs), attn_chans=0)
+        kw = dict(nfs=tuple(a.nfs), num_layers=a.layers, attn_chans=a.attn)
+        model = (TembUNet(1, 1, temb=a.temb, temb_scale=a.temb_scale, **kw) if a.temb or a.temb_scale != 1
+                 else EmbUNetModel(1, 1, **kw))
+        if a.norm == 'group': group_norm(model)
         return VPred(model) if a.vpred else model
-    learn = train('screen', make, a, res, cbs=[EMACB(a.ema)] if a.ema else [])
+    data = (fashion_x('train')*a.scale, fashion_x('test')*a.scale)
+    cbs = (([EMACB(a.ema)] if a.ema else []) + ([TWeightCB(min_snr(a.min_snr))] if a.min_snr else []) +
+           ([TWeightCB(low_t(a.low_t_weight))] if a.low_t_weight else []))
+    learn = train('screen', make, a, res, data=data, pct_start=a.pct, cbs=cbs)
+    if a.bn_recal: recal_bn(learn, a.bn_recal)
     floor = fid_floor(a.n)
     res['fid_floor'] = round(floor, 4)
     for eta in a.eta:
         s,secs = draw(learn, a.n, 50, eta, a, f=ddim_step_half if a.clamp_half else ddim_step)
-        fid = ie.fid(s*2)
+        fid = ie.fid(s*2/a.scale)
         print(f'eta {eta:g}: FID of {a.n} DDIM-50 samples {fid:.3f} ({fid/floor:.2f}x the floor of {floor:.3f}) in {secs:.0f}s', flush=True)
         res[f'fid_eta{eta:g}'] = round(fid, 4)
     res['load_avg_end'] = load()

@@ -69,8 +69,8 @@ def fwd_flops(model, sz, device):
     with torch.no_grad(), FlopCounterMode(display=False) as f: model.eval()(inp)
     return f.get_total_flops()
 
-def train(name, make_model, a, res, labels=False, tflops=None, data=None, lr=None, bs=None, cbs=()):
-    "Train `make_model()` (seeded) at peak learning rate `lr` (default `a.lr`), batch size `bs` (default `a.bs`) for `tflops` (default `a.tflops`) on all of Fashion-MNIST (or `data`, a pair of tensors), with callbacks `cbs` in the fit; record its figures in `res` under `name`; return the learner."
+def train(name, make_model, a, res, labels=False, tflops=None, data=None, lr=None, bs=None, cbs=(), pct_start=0.25):
+    "Train `make_model()` (seeded) at peak learning rate `lr` (default `a.lr`), batch size `bs` (default `a.bs`) for `tflops` (default `a.tflops`) on all of Fashion-MNIST (or `data`, a pair of tensors), with callbacks `cbs` in the fit and one-cycle's `pct_start`; record its figures in `res` under `name`; return the learner."
     bs = bs or a.bs
     xs,xv = data or (fashion_x('train'),fashion_x('test'))
     kw = {}
@@ -80,7 +80,7 @@ def train(name, make_model, a, res, labels=False, tflops=None, data=None, lr=Non
     dls = ddpm_dls(xs, xv, bs=bs, **kw)
     set_seed(a.seed)
     learn = ddpm_learner(dls, make_model(), lr=lr or a.lr, device=a.device, cbs=[ProgressCB(notebook=False)])
-    n,secs = fit_budget(learn, tflops=tflops or a.tflops, cbs=cbs)
+    n,secs = fit_budget(learn, tflops=tflops or a.tflops, pct_start=pct_start, cbs=cbs)
     fpb = flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)
     mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
     peak = matmul_flops(dtype=mp.dtype, device=a.device)
