@@ -1,11 +1,12 @@
-"""Where a DDPM's FID comes from (issue 20): trains `EmbUNetModel` with channels `--nfs` at batch size `--bs` and peak rate
-`--lr` for `--tflops` TFLOPs as `benchmarks/diffusion.py` does, then, each on `--n` images against the 10,000 test images:
+"""Where a DDPM's FID comes from (issue 20): trains `EmbUNetModel` with channels `--nfs` at batch size `--bs` and peak
+rate `--lr` for `--tflops` TFLOPs as `benchmarks/diffusion.py` does, then, each on `--n` images against the 10,000 test
+images:
 
 - real training images (the floor) and DDIM-50 samples (eta=1): the FID, its mean term |mu - mu_ref|^2 (the rest is the
   covariance term), and how many of each class the book's classifier sees (a shortfall or a glut of a class shows in
   the mean term);
-- partial chains: the same real training images noised to the time t of step k of the sampler's 50, then DDIM's last 50-k steps:
-  the FID that the steps below t alone add (a perfect model would stay at the floor);
+- partial chains: the same real training images noised to the time t of step k of the sampler's 50, then DDIM's last
+  50-k steps: the FID that the steps below t alone add (a perfect model would stay at the floor);
 - real training images with Gaussian noise of a small std added: how much the classifier's features mind faint noise.
 
 One seed: a diagnosis, not a result."""
