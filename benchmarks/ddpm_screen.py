@@ -23,10 +23,9 @@ One seed and a short budget: a screen to choose a recipe for the benchmark, not 
 import argparse, json, sys, torch, torch.nn as nn
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.diffusion import load, train, draw
+from benchmarks.diffusion import load, train, draw, mixed
 from miniai.conv import def_device
 from miniai.faster import EMACB
-from miniai.accel import MixedPrecisionCB
 from miniai.fid import fashion_eval, fid_floor
 from miniai.diffusion import abar, EmbUNetModel, ddim_step, fashion_x, timestep_embedding, lin
 from miniai.learner import Callback, DeviceCB
@@ -82,7 +81,7 @@ def recal_bn(learn, n_batches):
     bns = [m for m in learn.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     moms = [m.momentum for m in bns]
     for m in bns: m.reset_running_stats(); m.momentum = None   # None: a cumulative average
-    mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
+    mp = mixed(learn)
     learn.model.train()
     with torch.no_grad(), torch.autocast(**mp.autocast):
         for _,b in zip(range(n_batches), learn.dls.train): learn.model(b[0])

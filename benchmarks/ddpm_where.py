@@ -13,9 +13,8 @@ One seed: a diagnosis, not a result."""
 import argparse, json, sys, torch
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.diffusion import train, draw
+from benchmarks.diffusion import train, draw, mixed
 from miniai.conv import def_device
-from miniai.accel import MixedPrecisionCB
 from miniai.diffusion import EmbUNetModel, abar, ddim_step
 from miniai.fid import fashion_eval, classify, real_images, _calc_stats, _calc_fid
 
@@ -36,13 +35,13 @@ def main():
         mu,cov = _calc_stats(ie.get_feats(x))
         return _calc_fid(mu_r, cov_r, mu, cov), ((mu-mu_r)**2).sum().item()
     s,_ = draw(learn, a.n, 50, 1., a)
-    for name,x in (('real', real_images(a.n, seed=0)), ('ddim50', s*2)):
+    real = real_images(a.n, seed=0)   # in [-1, 1]
+    for name,x in (('real', real), ('ddim50', s*2)):
         fid,mt = fid_parts(x)
         counts = torch.bincount(classify(x), minlength=10).tolist()
         print(f'{name}: FID {fid:.3f}, of which the mean term {mt:.3f}; images per class {counts}', flush=True)
         res.update({f'fid_{name}': round(fid, 4), f'mean_term_{name}': round(mt, 4), f'classes_{name}': counts})
-    mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
-    real = real_images(a.n, seed=0)   # in [-1, 1]
+    mp = mixed(learn)
     model,x,steps = learn.model.eval(),real/2,50
     ts = torch.linspace(1-1/steps, 0, steps)   # the grid of miniai.diffusion.sample
     res['partial'] = {}

@@ -69,6 +69,10 @@ def fwd_flops(model, sz, device):
     with torch.no_grad(), FlopCounterMode(display=False) as f: model.eval()(inp)
     return f.get_total_flops()
 
+def mixed(learn):
+    "`learn`'s `MixedPrecisionCB` (every DDPM learner has one): its dtype and autocast settings."
+    return next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
+
 def train(name, make_model, a, res, labels=False, tflops=None, data=None, lr=None, bs=None, cbs=(), pct_start=0.25):
     "Train `make_model()` (seeded) at peak learning rate `lr` (default `a.lr`), batch size `bs` (default `a.bs`) for `tflops` (default `a.tflops`) on all of Fashion-MNIST (or `data`, a pair of tensors), with callbacks `cbs` in the fit and one-cycle's `pct_start`; record its figures in `res` under `name`; return the learner."
     bs = bs or a.bs
@@ -82,7 +86,7 @@ def train(name, make_model, a, res, labels=False, tflops=None, data=None, lr=Non
     learn = ddpm_learner(dls, make_model(), lr=lr or a.lr, device=a.device, cbs=[ProgressCB(notebook=False)])
     n,secs = fit_budget(learn, tflops=tflops or a.tflops, pct_start=pct_start, cbs=cbs)
     fpb = flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)
-    mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
+    mp = mixed(learn)
     peak = matmul_flops(dtype=mp.dtype, device=a.device)
     tflops = n*fpb/1e12
     mfu = tflops*1e12/secs/peak
@@ -98,7 +102,7 @@ def train(name, make_model, a, res, labels=False, tflops=None, data=None, lr=Non
 
 def draw(learn, n, steps, eta, a, shape=(1,28,28), clamp=True, f=ddim_step, **cond):
     "`n` samples of `learn.model` in `steps` steps of `f` (DDIM's), in the autocast it trained under; and the seconds they took."
-    mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
+    mp = mixed(learn)
     set_seed(a.seed)
     t0 = time.perf_counter()
     with torch.autocast(**mp.autocast):
