@@ -5,10 +5,11 @@ samples at 50 steps for each `--eta`, beside the floor for `--n`. One change per
 
 - `--bs 32`, `--nfs 8 16 32`, `--layers 2` (EmbUNetModel's num_layers), `--attn 8` (self-attention, heads of 8
   channels, from the second level down), `--pct 0.1` (one-cycle's pct_start);
-- `--ema 0.99`: miniai.faster.EMACB, which averages the batch norms' running statistics with the weights (see
-  `--bn-recal`);
-- `--bn-recal 300`: after training, each batch norm's running statistics set to their mean over 300 training batches,
-  in place of the running average over the last few dozen batches that training leaves;
+- `--ema 0.99`: miniai.faster.EMACB, which estimates the batch norms' running statistics for the averaged weights from
+  the last `--ema-bn-batches` training batches (default 20; 0 averages them with the weights, which ruins the samples:
+  see `--bn-recal`);
+- `--bn-recal 300`: after training, each batch norm's running statistics set to their mean over 300 training batches
+  (miniai.faster.update_bn_stats), in place of the running average over the last few dozen batches that training leaves;
 - `--vpred`: the model predicts v; the loss stays on the noise it implies;
 - `--clamp-half`: each step's x0 estimate clamped to the data's [-0.5, 0.5], not [-1, 1];
 - `--min-snr 5`: each image's squared error on the noise weighted by min(SNR, 5)/SNR, SNR = ᾱ/(1-ᾱ) at its t (Hang et
@@ -20,12 +21,12 @@ samples at 50 steps for each `--eta`, beside the floor for `--n`. One change per
   nfs[0] of t.
 
 One seed and a short budget: a screen to choose a recipe for the benchmark, not a result."""
-import argparse, json, sys, torch, torch.nn as nn
+import argparse, itertools, json, sys, torch, torch.nn as nn
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.diffusion import load, train, draw, mixed
-from miniai.conv import def_device
-from miniai.faster import EMACB
+from benchmarks.diffusion import load, train, draw
+from miniai.conv import def_device, to_device
+from miniai.faster import EMACB, update_bn_stats
 from miniai.fid import fashion_eval, fid_floor
 from miniai.diffusion import abar, EmbUNetModel, ddim_step, fashion_x, timestep_embedding, lin
 from miniai.learner import Callback, DeviceCB
@@ -76,18 +77,6 @@ def group_norm(m, per_group=4):
         else: group_norm(c, per_group)
     return m
 
-def recal_bn(learn, n_batches):
-    "Set every batch norm's running statistics of `learn.model` to their mean over `n_batches` training batches."
-    bns = [m for m in learn.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    moms = [m.momentum for m in bns]
-    for m in bns: m.reset_running_stats(); m.momentum = None   # None: a cumulative average
-    mp = mixed(learn)
-    learn.model.train()
-    with torch.no_grad(), torch.autocast(**mp.autocast):
-        for _,b in zip(range(n_batches), learn.dls.train): learn.model(b[0])
-    for m,mom in zip(bns, moms): m.momentum = mom
-    learn.model.eval()
-
 def ddim_step_half(x_t, noise, abar_t, abar_t1, bbar_t, bbar_t1, eta, sig, clamp=True):
     "`ddim_step` with the estimate of x0 clamped to the training images' range, [-0.5, 0.5]."
     sig = ((bbar_t1/bbar_t).sqrt() * (1-abar_t/abar_t1).sqrt()) * eta
@@ -104,6 +93,7 @@ def main():
     p.add_argument('--bs', type=int, default=64)
     p.add_argument('--lr', type=float, default=1e-2)
     p.add_argument('--ema', type=float, default=0, help='EMACB decay (0: none)')
+    p.add_argument('--ema-bn-batches', type=int, default=20, help="EMACB's bn_batches (0: the statistics averaged with the weights)")
     p.add_argument('--vpred', action='store_true')
     p.add_argument('--clamp-half', action='store_true')
     p.add_argument('--min-snr', type=float, default=0, help='min-SNR loss weighting with this gamma (0: none)')
@@ -128,10 +118,10 @@ def main():
         if a.norm == 'group': group_norm(model)
         return VPred(model) if a.vpred else model
     data = (fashion_x('train')*a.scale, fashion_x('test')*a.scale)
-    cbs = (([EMACB(a.ema)] if a.ema else []) + ([TWeightCB(min_snr(a.min_snr))] if a.min_snr else []) +
+    cbs = (([EMACB(a.ema, bn_batches=a.ema_bn_batches)] if a.ema else []) + ([TWeightCB(min_snr(a.min_snr))] if a.min_snr else []) +
            ([TWeightCB(low_t(a.low_t_weight))] if a.low_t_weight else []))
     learn = train('screen', make, a, res, data=data, pct_start=a.pct, cbs=cbs)
-    if a.bn_recal: recal_bn(learn, a.bn_recal)
+    if a.bn_recal: update_bn_stats(learn, (to_device(b, a.device) for b in itertools.islice(learn.dls.train, a.bn_recal)))
     floor = fid_floor(a.n)
     res['fid_floor'] = round(floor, 4)
     for eta in a.eta:

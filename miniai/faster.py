@@ -19,8 +19,8 @@ from .augment import shift_views
 from .training import accuracy
 
 # %% auto #0
-__all__ = ['op_kind', 'step_profile', 'compile_ok', 'CompileCB', 'seed_accuracies', 'EMACB', 'fit_progress', 'LookaheadCB',
-           'patch_whitening', 'whiten_stem', 'fast_learner']
+__all__ = ['op_kind', 'step_profile', 'compile_ok', 'CompileCB', 'seed_accuracies', 'bn_layers', 'update_bn_stats', 'EMACB',
+           'fit_progress', 'LookaheadCB', 'patch_whitening', 'whiten_stem', 'fast_learner']
 
 # %% ../nbs/09a_faster.ipynb #f7f92c18
 _KINDS = {'convolution_backward': 'conv backward', 'mkldnn_convolution': 'conv forward', '_convolution': 'conv forward',
@@ -98,23 +98,53 @@ def seed_accuracies(make_learner, tflops, seeds=(42, 43, 44)) -> list[float]:
     return accs
 
 # %% ../nbs/09a_faster.ipynb #2be86907
+def bn_layers(model) -> list:
+    "The batch norm layers of `model` that keep running statistics."
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+
+def update_bn_stats(learn, batches):
+    "Set the running statistics of `learn.model`'s batch norms to their mean over `batches`, run through `learn.predict`."
+    bns,was = bn_layers(learn.model),learn.model.training
+    moms = [m.momentum for m in bns]
+    try:
+        for m in bns: m.reset_running_stats(); m.momentum = None   # momentum None: a plain (cumulative) mean
+        learn.model.train()
+        with torch.no_grad():
+            for b in batches:
+                learn.batch = b
+                learn.predict()
+    finally:
+        for m,mom in zip(bns, moms): m.momentum = mom
+        learn.model.train(was)
+
+# %% ../nbs/09a_faster.ipynb #e3a1c7d2
 class EMACB(Callback):
-    "Keep an exponential moving average of the model's floating-point weights and buffers; load it into the model when the fit ends."
-    def __init__(self, decay=0.99):
+    "Keep an exponential moving average of the model's weights; load it when the fit ends, with batch norm statistics to fit it."
+    order = CompileCB.order+1   # its cleanup after CompileCB's: the statistics are estimated by the plain forward
+    def __init__(self, decay=0.99, bn_batches=20):
         if not 0 < decay < 1: raise ValueError(f"EMACB needs a decay between 0 and 1 (0.99 averages over about 100 steps), got {decay}")
-        self.decay,self.avg = decay,None
+        if not isinstance(bn_batches, int) or bn_batches < 0:
+            raise ValueError(f"EMACB needs bn_batches, the training batches that estimate batch norm's statistics, as an int >= 0 "
+                             f"(0 averages the statistics with the weights instead), got {bn_batches!r}")
+        self.decay,self.bn_batches,self.avg = decay,bn_batches,None
 
     def before_fit(self, learn):
-        self.live = [v for v in learn.model.state_dict().values() if v.is_floating_point()]
+        bns = set(bn_layers(learn.model)) if self.bn_batches else set()
+        stats = {f'{n}.{s}' for n,m in learn.model.named_modules() if m in bns for s in ('running_mean', 'running_var')}
+        self.live = [v for k,v in learn.model.state_dict().items() if v.is_floating_point() and k not in stats]
         self.avg = [v.detach().clone() for v in self.live]
+        self.recent = collections.deque(maxlen=self.bn_batches if bns else 0)   # the last batches, as the model saw them
 
     def after_step(self, learn):
         with torch.no_grad(): torch._foreach_lerp_(self.avg, self.live, 1-self.decay)   # avg += (1-decay)*(live-avg)
+        self.recent.append(learn.batch)
 
     def cleanup_fit(self, learn):   # not `after_fit`, which a fit ended by its budget (CancelFitException) skips
         if self.avg is None: return   # the fit stopped before `before_fit`: there is no average
         with torch.no_grad(): torch._foreach_copy_(self.live, self.avg)
         self.avg = None
+        if self.recent: update_bn_stats(learn, self.recent)
+        self.recent = None
 
 # %% ../nbs/09a_faster.ipynb #7509d78c
 def fit_progress(learn) -> float:
