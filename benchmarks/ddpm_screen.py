@@ -118,10 +118,12 @@ def main():
         if a.norm == 'group': group_norm(model)
         return VPred(model) if a.vpred else model
     data = (fashion_x('train')*a.scale, fashion_x('test')*a.scale)
-    cbs = (([EMACB(a.ema, bn_batches=a.ema_bn_batches)] if a.ema else []) + ([TWeightCB(min_snr(a.min_snr))] if a.min_snr else []) +
+    cbs = (([EMACB(a.ema, bn_batches=a.ema_bn_batches)] if a.ema else []) +
+           ([TWeightCB(min_snr(a.min_snr))] if a.min_snr else []) +
            ([TWeightCB(low_t(a.low_t_weight))] if a.low_t_weight else []))
     learn = train('screen', make, a, res, data=data, pct_start=a.pct, cbs=cbs)
-    if a.bn_recal: update_bn_stats(learn, (to_device(b, a.device) for b in itertools.islice(learn.dls.train, a.bn_recal)))
+    if a.bn_recal:
+        update_bn_stats(learn, (to_device(b, a.device) for b in itertools.islice(learn.dls.train, a.bn_recal)))
     floor = fid_floor(a.n)
     res['fid_floor'] = round(floor, 4)
     for eta in a.eta:
