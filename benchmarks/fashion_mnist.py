@@ -2,8 +2,9 @@
 `miniai.accel.recipe_learner` of nbs/09_accel.ipynb): test accuracy at a budget of training compute, over seeds; how
 much of the machine the training uses, with each speed option alone; and how it holds up on a busy machine.
 
-1. The main runs train the recipe (`fast_learner`: `recipe_learner` with its first layer started from whitening
-   filters, which `--no-whiten` leaves out, compiled by `CompileCB`, and with `EMACB(--ema)` if `--ema` is given) to `--tflops` TFLOPs (default 50) of training compute each, one per seed of
+1. The main runs train the recipe (`fast_learner`: `recipe_learner` with a fifth stage, widths 12 to 192, its first
+   layer started from whitening filters, which `--no-whiten` leaves out, compiled by `CompileCB`, and with
+   `EMACB(--ema)` if `--ema` is given; `--nfs` or `--width` sets the widths, for every run of the script) to `--tflops` TFLOPs (default 50) of training compute each, one per seed of
    `--seeds` (default 3: seeds 42, 43, 44); `--lookahead` adds `LookaheadCB`: the FLOPs of one training batch, counted by `FlopCounterMode` (forward and backward), times the
    batches trained. Each then predicts the test set, averaging over flips and one-pixel shifts. The RESULT has
    `accuracy_mean` and `accuracy_std` (the sample standard deviation) over the seeds, `accuracies`, and the first seed's
@@ -23,7 +24,7 @@ much of the machine the training uses, with each speed option alone; and how it 
 
 Everything comes from `miniai`; this script only sets the budgets and prints. Run it alone on the machine: anything
 else that runs takes the place of the quiet machine. `--device cuda` runs it on a GPU."""
-import argparse, json, os, statistics, time
+import argparse, inspect, json, os, statistics, time
 from functools import partial
 import torch
 from torch import optim
@@ -35,7 +36,13 @@ from miniai.accel import (fashion_dls, recipe_learner, fit_budget, flops_per_bat
                           ChannelsLastCB)
 from miniai.faster import fast_learner, CompileCB, LookaheadCB
 
-def recipe_kw(a): return dict(nfs=tuple(a.width*2**i for i in range(4)), lr=a.lr, wd=a.wd, ls=a.ls, mixed=not a.no_mixed, device=a.device)
+def nfs_of(a):
+    "The ResNet's widths: `--nfs`, else `--width` doubled over as many stages as the recipe has, else the recipe's own."
+    default = inspect.signature(fast_learner if a.recipe == 'faster' else recipe_learner).parameters['nfs'].default
+    if a.nfs: return tuple(a.nfs)
+    return tuple(a.width*2**i for i in range(len(default))) if a.width else default
+
+def recipe_kw(a): return dict(nfs=nfs_of(a), lr=a.lr, wd=a.wd, ls=a.ls, mixed=not a.no_mixed, device=a.device)
 
 def peak(a, peaks, dtype):
     "The FLOP/s of a matrix product in `dtype`, measured once per run."
@@ -113,7 +120,8 @@ def main():
     p.add_argument('--lr', type=float, default=1e-2)
     p.add_argument('--wd', type=float, default=0.05)
     p.add_argument('--ls', type=float, default=0.1, help='label smoothing')
-    p.add_argument('--width', type=int, default=12, help="the ResNet's first width; each stage doubles it")
+    p.add_argument('--width', type=int, default=None, help="the ResNet's first width, each stage doubling it (default: the recipe's)")
+    p.add_argument('--nfs', type=int, nargs='+', default=None, help="the ResNet's widths, one per stage (default: the recipe's)")
     p.add_argument('--ema', type=float, default=0, help="fast_learner's EMACB decay (default 0: no average of the weights)")
     p.add_argument('--lookahead', action='store_true', help="fast_learner with LookaheadCB (airbench's: every 5 steps, decay 0.95**5)")
     p.add_argument('--no-whiten', action='store_true', help="fast_learner's first layer initialised as usual, not whitened")
@@ -125,7 +133,7 @@ def main():
     a.dls = fashion_dls(a.bs, device=a.device)
     print(f'torch {torch.__version__} on {a.device}, {torch.get_num_threads()} threads; data in {time.perf_counter()-t0:.1f}s; '
           f'{len(a.dls.train)} batches of {a.bs} per epoch; load average {load()} (above 2, other work shares these 2 cores)', flush=True)
-    res = dict(recipe=a.recipe, ema=a.ema if a.recipe == 'faster' else None, lookahead=a.recipe == 'faster' and a.lookahead, whiten=a.recipe == 'faster' and not a.no_whiten, device=a.device, mixed=not a.no_mixed, threads=torch.get_num_threads(), width=a.width, bs=a.bs,
+    res = dict(recipe=a.recipe, ema=a.ema if a.recipe == 'faster' else None, lookahead=a.recipe == 'faster' and a.lookahead, whiten=a.recipe == 'faster' and not a.no_whiten, device=a.device, mixed=not a.no_mixed, threads=torch.get_num_threads(), nfs=list(nfs_of(a)), bs=a.bs,
                lr=a.lr, wd=a.wd, ls=a.ls, seeds=a.seeds)
     peaks = {}
 

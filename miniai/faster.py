@@ -105,6 +105,7 @@ def bn_layers(model) -> list:
 def update_bn_stats(learn, batches):
     "Set the running statistics of `learn.model`'s batch norms to their mean over `batches`, run through `learn.predict`."
     bns,was = bn_layers(learn.model),learn.model.training
+    if not bns: return   # nothing to estimate: leave the batches unrun
     moms = [m.momentum for m in bns]
     try:
         for m in bns: m.reset_running_stats(); m.momentum = None   # momentum None: a plain (cumulative) mean
@@ -204,9 +205,9 @@ def whiten_stem(model, xb, freeze=False, eps=1e-2):
     return model
 
 # %% ../nbs/09a_faster.ipynb #73662625
-def fast_learner(dls, nfs=(12,24,48,96), lr=1e-2, wd=0.05, ls=0.1, whiten=True, ema=None, compile=True, mixed=True,
+def fast_learner(dls, nfs=(12,24,48,96,192), lr=1e-2, wd=0.05, ls=0.1, whiten=True, ema=None, compile=True, mixed=True,
                  threads=True, device=def_device, cbs=()):
-    "`recipe_learner` with a whitened first layer (`whiten_stem`), compiled (`CompileCB`), and `EMACB(ema)` if given."
+    "`recipe_learner` with a fifth stage (`nfs`), a whitened first layer (`whiten_stem`), compiled (`CompileCB`), and `EMACB(ema)` if given."
     extra = [*([CompileCB()] if compile else []), *([EMACB(ema)] if ema else [])]
     learn = recipe_learner(dls, nfs, lr=lr, wd=wd, ls=ls, mixed=mixed, threads=threads, device=device, cbs=[*extra, *cbs])
     if whiten: whiten_stem(learn.model, torch.cat([b[0] for b in itertools.islice(dls.train, 8)]))
