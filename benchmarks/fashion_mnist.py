@@ -128,6 +128,7 @@ def main():
     p.add_argument('--device', default=def_device)
     p.add_argument('--no-mixed', action='store_true', help='float32 instead of mixed precision')
     a = p.parse_args()
+    if a.nfs and a.width: p.error('give the widths one way: --nfs or --width, not both')
     a.seed0 = 42
     t0 = time.perf_counter()
     a.dls = fashion_dls(a.bs, device=a.device)
