@@ -45,36 +45,45 @@ def where(learn) -> str:
 def check_loss(learn):
     "Raise `LossError` if `learn.loss` is NaN or infinite (after reading the previous batch's late checks)."
     if learn._unread: read_late_checks(learn)
-    if isinstance(learn.loss, torch.Tensor): _check(learn, learn.loss.detach(), loss_error)
+    if isinstance(learn.loss, torch.Tensor): _check(learn, learn.loss, loss_error)
+
+_one = torch.ones(())
+def _unflagged(flag) -> bool: return not flag.item()
 
 def check_gradients(learn):
     "Raise `GradError` if a gradient of the parameters in `learn.opt` is NaN or infinite."
-    grads = [p.grad for g in learn.opt.param_groups for p in g['params'] if p.grad is not None]
-    dense = [g for g in grads if not g.is_sparse]
-    tops = list(torch._foreach_norm(dense, math.inf)) if dense else []   # each one's largest size, NaN if it holds one
-    tops += [g.coalesce().values().abs().amax() if g._nnz() else g.new_zeros(()) for g in grads if g.is_sparse]
-    if not tops: return
-    # On the CPU, reading each number costs less than one more operation to gather them
-    if all(t.device.type in learn.check_now_on for t in tops) and all(math.isfinite(t.item()) for t in tops): return
-    _check(learn, torch.stack([t.float().to(tops[0].device) for t in tops]).amax(), grad_error)
+    grads = [t for g in learn.opt.param_groups for p in g['params'] if (t := p.grad) is not None]
+    if all(t.is_cpu and t.is_floating_point() and not t.is_sparse for t in grads):
+        # AMP's check, which 'unscales' by 1 (no value changes): one pass that only reads. It sets the fit's flag,
+        # and nothing resets it: a NaN ends the fit
+        torch._amp_foreach_non_finite_check_and_unscale_(grads, learn._grad_flag, _one)
+        return _check(learn, learn._grad_flag, grad_error, ok=_unflagged)
+    by_device = {}   # a GPU, sparse or complex gradients: each one's largest size, NaN if it holds one
+    for t in grads:
+        if t.is_sparse: t = t.coalesce().values()
+        if t.numel(): by_device.setdefault(t.device, []).append(t)
+    for ts in by_device.values():
+        tops = torch._foreach_norm(ts, math.inf)
+        _check(learn, ~torch.stack([t.float() for t in tops]).isfinite().all(), grad_error, ok=_unflagged)
 
-def _check(learn, x, error):
-    "Raise `error` if the tensor `x` holds NaN or inf: at once on `check_now_on` devices, else at the next read."
+def _check(learn, x, error, ok=_finite):
+    "Raise `error` unless `ok(x)` (`x` holds no NaN or inf): at once on `check_now_on` devices, else at the next read."
     if x.device.type in learn.check_now_on:
-        if not _finite(x): raise error(learn, x, where(learn), late=False)
+        if not ok(x): raise error(learn, x, where(learn), late=False)
         return
-    done = None
-    if x.is_cuda:   # a copy to pinned CPU memory that the GPU makes when it gets there, and an event to wait for it
+    x,done = x.detach(),None
+    if not x.is_cuda: x = x.clone()   # the value as it is now: the gradients' flag is used again in the next batch
+    else:   # a copy to pinned CPU memory that the GPU makes when it gets there, and an event to wait for it
         x,done = x.to('cpu', non_blocking=True),torch.cuda.Event()
         done.record()
-    learn._unread.append((x, done, error, where(learn)))
+    learn._unread.append((x, done, ok, error, where(learn)))
 
 def read_late_checks(learn):
     "Read the checks queued for `learn`; raise the error of the first that found a NaN or inf."
     unread,learn._unread = learn._unread,[]
-    for x,done,error,at in unread:
+    for x,done,ok,error,at in unread:
         if done is not None: done.synchronize()   # waits for that copy, not for the work queued after it
-        if not _finite(x): raise error(learn, x, at, late=True)
+        if not ok(x): raise error(learn, x, at, late=True)
 
 # %% ../nbs/03a_checks.ipynb #6ab2e643
 def _few(xs, n=4) -> str: return ', '.join(map(str, xs[:n])) + (f' and {len(xs)-n} more' if len(xs) > n else '')
@@ -92,11 +101,11 @@ def loss_error(learn, loss, at, late) -> LossError:
     return LossError(f"The loss is {loss.flatten()[:4].tolist()} at {at}; {why}. "
                      f"Try a lower learning rate (learn.lr_find()), or look for NaN or inf in the data.")
 
-def grad_error(learn, top, at, late) -> GradError:
-    "The `GradError` for gradients whose largest size is the NaN or inf `top`, at `at`; `late` if read a batch late."
+def grad_error(learn, flag, at, late) -> GradError:
+    "The `GradError` for gradients that hold NaN or inf (`flag` is set) at `at`; `late` if read a batch late."
     which = 'A gradient is' if late else f"The gradients of {_nonfinite(learn.model, grads=True)} are"
     why = _late if late else "the step was skipped, so the weights are as they were before this batch"
-    return GradError(f"{which} NaN or infinite (the largest is {top.item()}) at {at}, from a finite loss; {why}. Look "
+    return GradError(f"{which} NaN or infinite at {at}, from a finite loss; {why}. Look "
                      f"for sqrt, a norm, log or a division at 0 in the model or loss, or try a lower learning rate.")
 
 def checked(learn, step):

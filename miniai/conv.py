@@ -190,13 +190,14 @@ def_device = _default_device()
 def apply_tensors(f, x, other=None):
     "`f` of each tensor in `x`, a tensor or a (nested) list, tuple or dict; other items kept, or `other` of them if given."
     if isinstance(x, torch.Tensor): return f(x)
-    if isinstance(x, (list, tuple)): return type(x)(apply_tensors(f, o, other) for o in x)   # before the slower ABC check
+    if isinstance(x, (list, tuple)): return type(x)([apply_tensors(f, o, other) for o in x])   # before the slower ABC check
     if isinstance(x, Mapping): return {k: apply_tensors(f, v, other) for k,v in x.items()}
     return other(x) if other else x
 
 def to_device(x, device=def_device, non_blocking=False):
     "Move a tensor, or the tensors in a (nested) dict, list or tuple, to `device`; `non_blocking` only for copies to a GPU."
-    return apply_tensors(lambda t: t.to(device, non_blocking=non_blocking), x)
+    device = torch.device(device)
+    return apply_tensors(lambda t: t if t.device == device else t.to(device, non_blocking=non_blocking), x)   # `==` costs less than `to`
 
 def collate_device(b):
     "`default_collate`, then move the batch to `def_device`."

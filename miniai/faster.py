@@ -207,7 +207,7 @@ def whiten_stem(model, xb, freeze=False, eps=1e-2):
 # %% ../nbs/09a_faster.ipynb #73662625
 def fast_learner(dls, nfs=(12,24,48,96,192), lr=1e-2, wd=0.05, ls=0.1, whiten=True, ema=None, compile=True, mixed=True,
                  threads=True, device=def_device, cbs=()):
-    "`recipe_learner` with a fifth stage (`nfs`), a whitened first layer (`whiten_stem`), compiled (`CompileCB`), and `EMACB(ema)` if given."
+    "`recipe_learner` with a fifth stage (`nfs`), its first layer whitened, compiled, and with `EMACB(ema)` if given."
     extra = [*([CompileCB()] if compile else []), *([EMACB(ema)] if ema else [])]
     learn = recipe_learner(dls, nfs, lr=lr, wd=wd, ls=ls, mixed=mixed, threads=threads, device=device, cbs=[*extra, *cbs])
     if whiten: whiten_stem(learn.model, torch.cat([b[0] for b in itertools.islice(dls.train, 8)]))

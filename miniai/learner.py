@@ -80,21 +80,22 @@ class with_cbs:
     "Decorator: callbacks `before_{nm}`, the method, `after_{nm}`; swallow its cancel exception; always `cleanup_{nm}`"
     def __init__(self, nm): self.nm = nm
     def __call__(self, f):
+        before,after,cleanup = (f'{w}_{self.nm}' for w in ('before','after','cleanup'))   # named once, not per call
         @wraps(f)
         def _f(o, *args, **kwargs):
             try:
-                o.callback(f'before_{self.nm}')
+                o.callback(before)
                 f(o, *args, **kwargs)
-                o.callback(f'after_{self.nm}')
+                o.callback(after)
             except _cancels.get(self.nm, ()): pass
             except BaseException as e:
-                try: o.callback(f'cleanup_{self.nm}')
+                try: o.callback(cleanup)
                 except Exception as c:   # a cleanup's own error must not bury the one that stopped the fit
                     if isinstance(e, tuple(_cancels.values())): raise   # an outer stage's cancel: nothing to bury
                     note = f"While the fit stopped, cleanup_{self.nm} failed too, with {type(c).__name__}: {c}"
                     e.add_note(note) if hasattr(e, 'add_note') else print(note, file=sys.stderr)
                 raise
-            o.callback(f'cleanup_{self.nm}')
+            o.callback(cleanup)
         return _f
 
 # %% ../nbs/04_learner.ipynb #4efe1ecf
@@ -113,16 +114,18 @@ class Learner:
         fc.store_attr()
         self.opt,self.fit_lr,self._table_cbs,self._unread = None,None,None,[]
 
-    def __getattr__(self, name):
-        if name in _steps: return partial(self.callback, name)   # the steps a subclass does not define are events
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    # The five steps are events, unless a subclass defines them (plain methods: a call costs least so)
+    def predict(self): self.callback('predict')
+    def get_loss(self): self.callback('get_loss')
+    def backward(self): self.callback('backward')
+    def step(self): self.callback('step')
+    def zero_grad(self): self.callback('zero_grad')
 
     def callback(self, method_nm):
         "Run `method_nm` of every callback that has it, in `order`."
-        cbs = tuple(self.cbs)
-        if cbs != self._table_cbs: self._table,self._table_cbs = {},cbs   # a new fit, or `cbs` changed
+        if self.cbs != self._table_cbs: self._table,self._table_cbs = {},list(self.cbs)   # a new fit, or `cbs` changed
         if method_nm not in self._table:
-            ms = self._table[method_nm] = cb_methods(cbs, method_nm)
+            ms = self._table[method_nm] = cb_methods(self.cbs, method_nm)
             if not ms and method_nm in _steps:
                 raise AttributeError(f"No callback implements {method_nm!r}: add TrainCB() to cbs, or use TrainLearner")
         for m in self._table[method_nm]: m(self)
@@ -196,6 +199,7 @@ def fit(self:Learner, n_epochs=1, train=True, valid=True, cbs=None, lr=None, res
         check_fit(self, n_epochs, train, valid, self.lr if lr is None else lr)
         self.n_epochs,self.epochs,self.epoch,self.iter = n_epochs,range(n_epochs),0,0
         self._table_cbs,self._unread = None,[]   # a new table of callback methods, and no check pending
+        self._grad_flag = torch.zeros(())   # set by `check_gradients` when a gradient on the CPU is NaN or inf
         self.fit_lr = self.lr if lr is None else lr
         if self.opt_func is not None: self.opt = self.new_opt(self.fit_lr, reset_opt)
         self._grads_checked = (self.check_grads and hasattr(self.opt, 'param_groups')
