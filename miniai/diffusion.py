@@ -306,6 +306,10 @@ class EmbUNetModel(nn.Module):
         return self.emb_mlp(timestep_embedding(inp[1], self.n_temb))
 
     def forward(self, inp):
+        if (k := 2**(len(self.downs)-1)) > 1 and any(s % k for s in inp[0].shape[-2:]):
+            raise ValueError(f"EmbUNetModel's {len(self.downs)} levels halve the grid {len(self.downs)-1} times, so the "
+                             f"height and width must be multiples of {k}: got {tuple(inp[0].shape[-2:])}. Pad the "
+                             f"images (F.pad(x, (2,2,2,2)) takes 28 to 32), or pass fewer `nfs`.")
         emb = self.emb(inp)
         x = self.conv_in(inp[0])
         saved = [x]
