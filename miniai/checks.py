@@ -53,11 +53,14 @@ def _unflagged(flag) -> bool: return not flag.item()
 def check_gradients(learn):
     "Raise `GradError` if a gradient of the parameters in `learn.opt` is NaN or infinite."
     grads = [t for g in learn.opt.param_groups for p in g['params'] if (t := p.grad) is not None]
-    if all(t.is_cpu and t.is_floating_point() and not t.is_sparse for t in grads):
+    if learn._cpu_grads is None:   # decided at the fit's first check, once the model is on its device
+        learn._cpu_grads = all(t.is_cpu and t.is_floating_point() and not t.is_sparse for t in grads)
+    if learn._cpu_grads:
         # AMP's check, which 'unscales' by 1 (no value changes): one pass that only reads. It sets the fit's flag,
         # and nothing resets it: a NaN ends the fit
-        torch._amp_foreach_non_finite_check_and_unscale_(grads, learn._grad_flag, _one)
-        return _check(learn, learn._grad_flag, grad_error, ok=_unflagged)
+        try: torch._amp_foreach_non_finite_check_and_unscale_(grads, learn._grad_flag, _one)
+        except (RuntimeError, NotImplementedError): learn._cpu_grads = False   # a sparse or complex one came later
+        else: return _check(learn, learn._grad_flag, grad_error, ok=_unflagged)
     by_device = {}   # a GPU, sparse or complex gradients: each one's largest size, NaN if it holds one
     for t in grads:
         if t.is_sparse: t = t.coalesce().values()
@@ -68,7 +71,7 @@ def check_gradients(learn):
 
 def _check(learn, x, error, ok=_finite):
     "Raise `error` unless `ok(x)` (`x` holds no NaN or inf): at once on `check_now_on` devices, else at the next read."
-    if x.device.type in learn.check_now_on:
+    if ('cpu' if x.is_cpu else x.device.type) in learn.check_now_on:   # `x.device` makes an object: it costs more
         if not ok(x): raise error(learn, x, where(learn), late=False)
         return
     x,done = x.detach(),None

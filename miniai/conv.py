@@ -190,7 +190,9 @@ def_device = _default_device()
 def apply_tensors(f, x, other=None):
     "`f` of each tensor in `x`, a tensor or a (nested) list, tuple or dict; other items kept, or `other` of them if given."
     if isinstance(x, torch.Tensor): return f(x)
-    if isinstance(x, (list, tuple)): return type(x)([apply_tensors(f, o, other) for o in x])   # before the slower ABC check
+    if isinstance(x, (list, tuple)):   # before the slower ABC check
+        ys = [apply_tensors(f, o, other) for o in x]
+        return type(x)(*ys) if hasattr(x, '_fields') else type(x)(ys)   # a namedtuple takes its fields one by one
     if isinstance(x, Mapping): return {k: apply_tensors(f, v, other) for k,v in x.items()}
     return other(x) if other else x
 

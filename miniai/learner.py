@@ -124,11 +124,12 @@ class Learner:
     def callback(self, method_nm):
         "Run `method_nm` of every callback that has it, in `order`."
         if self.cbs != self._table_cbs: self._table,self._table_cbs = {},list(self.cbs)   # a new fit, or `cbs` changed
-        if method_nm not in self._table:
+        try: ms = self._table[method_nm]
+        except KeyError:
             ms = self._table[method_nm] = cb_methods(self.cbs, method_nm)
             if not ms and method_nm in _steps:
-                raise AttributeError(f"No callback implements {method_nm!r}: add TrainCB() to cbs, or use TrainLearner")
-        for m in self._table[method_nm]: m(self)
+                raise AttributeError(f"No callback implements {method_nm!r}: add TrainCB() to cbs, or use TrainLearner") from None
+        for m in ms: m(self)
 
     @property
     def training(self): return self.model.training
@@ -199,7 +200,7 @@ def fit(self:Learner, n_epochs=1, train=True, valid=True, cbs=None, lr=None, res
         check_fit(self, n_epochs, train, valid, self.lr if lr is None else lr)
         self.n_epochs,self.epochs,self.epoch,self.iter = n_epochs,range(n_epochs),0,0
         self._table_cbs,self._unread = None,[]   # a new table of callback methods, and no check pending
-        self._grad_flag = torch.zeros(())   # set by `check_gradients` when a gradient on the CPU is NaN or inf
+        self._grad_flag,self._cpu_grads = torch.zeros(()),None   # for `check_gradients`: a flag set by NaN or inf
         self.fit_lr = self.lr if lr is None else lr
         if self.opt_func is not None: self.opt = self.new_opt(self.fit_lr, reset_opt)
         self._grads_checked = (self.check_grads and hasattr(self.opt, 'param_groups')
@@ -224,7 +225,7 @@ class DeviceCB(Callback):
 # %% ../nbs/04_learner.ipynb #09724a7a
 def detached(x):
     "A tensor, or the tensors in a (nested) list, tuple or dict, detached from the autograd graph."
-    return apply_tensors(torch.Tensor.detach, x)
+    return x.detach() if isinstance(x, torch.Tensor) else apply_tensors(torch.Tensor.detach, x)   # a tensor, the most often
 
 def to_cpu(x):
     "Detach a tensor (or the tensors in a list, tuple or dict) and move it to the CPU."
