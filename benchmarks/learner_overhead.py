@@ -6,7 +6,8 @@ validation, with loss and accuracy tracked on both) by: a plain loop; `Learner` 
 and summary off, so that it does the same work). The variants run in turn, `--rounds` times, each round starting with a different one, so that a slow spell
 of the machine hits them all alike; each one's epoch time is its fastest round (other work only adds time), reported
 as a ratio to the plain loop's (the medians are reported too). Then, on a model and batches so small that only the
-framework costs anything, the microseconds the Learner adds per batch. `parity` is true when the Learner ends with exactly the plain loop's weights, in every round.
+framework costs anything, the microseconds the Learner adds per batch, also with its gradients' check switched off
+(`Learner.check_grads = False`: the check that stops a NaN or infinite gradient before the step). `parity` is true when the Learner ends with exactly the plain loop's weights, in every round.
 
 Lightning is a benchmark-only extra (`pip install lightning`); without it the Lightning figures are null.
 Run it alone on the machine: `flock ~/.cache/miniai/cpu.lock python benchmarks/learner_overhead.py`."""
@@ -45,10 +46,11 @@ def plain_fit(model, dls, lr):
         log.append((tot_loss/n, tot_acc/n))
     return log
 
-def learner_fit(model, dls, lr, progress=False):
+def learner_fit(model, dls, lr, progress=False, check_grads=True):
     cbs = [TrainCB(), DeviceCB('cpu'), MetricsCB(accuracy=Accuracy())]
     if progress: cbs.append(ProgressCB(notebook=False))
     learn = Learner(model, dls, F.cross_entropy, lr=lr, cbs=cbs)
+    learn.check_grads = check_grads
     with contextlib.redirect_stdout(io.StringIO()): learn.fit(1)   # the lines are printed, not shown
     return [(o['loss'], o['accuracy']) for o in learn.metrics.logs]
 
@@ -83,7 +85,8 @@ def overhead_per_batch(n=2000, reps=5):
     from miniai.datasets import TensorDS, tensor_dl, DataLoaders
     ds = TensorDS(torch.zeros(n, 4), torch.zeros(n, dtype=torch.long), tfm=lambda x: x)
     dls = DataLoaders(tensor_dl(ds, 1), tensor_dl(TensorDS(torch.zeros(1, 4), torch.zeros(1, dtype=torch.long), tfm=lambda x: x), 1))
-    fits = dict(plain=plain_fit, learner=learner_fit, learner_progress=partial(learner_fit, progress=True))
+    fits = dict(plain=plain_fit, learner=learner_fit, learner_progress=partial(learner_fit, progress=True),
+                learner_unchecked=partial(learner_fit, check_grads=False))
     best = {k: math.inf for k in fits}
     for _ in range(reps):
         for k,fit in fits.items():
@@ -91,7 +94,7 @@ def overhead_per_batch(n=2000, reps=5):
             t0 = time.perf_counter()
             fit(model, dls, 0.1)
             best[k] = min(best[k], (time.perf_counter()-t0)/(n+1))
-    return {k: best[k]-best['plain'] for k in ('learner', 'learner_progress')}
+    return {k: best[k]-best['plain'] for k in ('learner', 'learner_progress', 'learner_unchecked')}
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
@@ -150,6 +153,7 @@ def main():
                ratio_lightning=ratio('lightning'), median_ratio_learner=ratio('learner', med),
                median_ratio_learner_progress=ratio('learner_progress', med), median_ratio_lightning=ratio('lightning', med),
                learner_us_per_batch=round(extra['learner']*1e6, 1), learner_progress_us_per_batch=round(extra['learner_progress']*1e6, 1),
+               learner_unchecked_us_per_batch=round(extra['learner_unchecked']*1e6, 1),
                plain_epoch_s=round(best['plain'], 3), rounds=a.rounds,
                lightning_max_weight_diff=maxdiff if lightning else None, n_train=a.n_train, load_avg=round(os.getloadavg()[0], 1))
     print('RESULT ' + json.dumps(res))
