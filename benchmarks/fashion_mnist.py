@@ -5,7 +5,8 @@ much of the machine the training uses, with each speed option alone; and how it 
 1. The main runs train the recipe (`fast_learner`: `recipe_learner` with a fifth stage, widths 12 to 192, its first
    layer started from whitening filters, which `--no-whiten` leaves out, compiled by `CompileCB`, and with
    `EMACB(--ema)` if `--ema` is given; `--nfs` or `--width` sets the widths, for every run of the script) to `--tflops` TFLOPs (default 50) of training compute each, one per seed of
-   `--seeds` (default 3: seeds 42, 43, 44); `--lookahead` adds `LookaheadCB`: the FLOPs of one training batch, counted by `FlopCounterMode` (forward and backward), times the
+   `--seeds` (default 3: seeds 42, 43, 44); `--lookahead` adds `LookaheadCB`, and `--mm-wgrad` `MMWgradCB` (nbs/09b_wgrad:
+   the weights' gradient as one matrix product, on the layers where that is faster): the FLOPs of one training batch, counted by `FlopCounterMode` (forward and backward), times the
    batches trained. Each then predicts the test set, averaging over flips and one-pixel shifts. The RESULT has
    `accuracy_mean` and `accuracy_std` (the sample standard deviation) over the seeds, `accuracies`, and the first seed's
    `accuracy` (with `accuracy_flip`, flips only, and `accuracy_no_tta`), `tflops`, `epochs`, `seconds` (of training),
@@ -14,8 +15,8 @@ much of the machine the training uses, with each speed option alone; and how it 
    the first seed's, whose run includes compiling; `mfu_median` is the median over the seeds.
 2. `--speed-secs` (default 20, 0 skips it): each speed option alone, against the eager recipe of `09_accel` (channels-
    last, batches of 512, AdamW's default foreach implementation, mixed precision): `torch.compile` (`CompileCB`), the
-   contiguous layout, compiled and contiguous, batches of 256 and 1024, AdamW as a for loop and fused, float32, and
-   float32 compiled.
+   contiguous layout, compiled and contiguous, compiled with `MMWgradCB`, batches of 256 and 1024, AdamW as a for loop
+   and fused, float32, float32 compiled, and float32 compiled with `MMWgradCB`.
    Each trains for that many seconds after a warm-up (which compiles, where it compiles); `speed` gives each one's
    training GFLOP/s, its mfu against a matrix product in its own type, and its speedup over the eager recipe.
 3. Two short runs of `--busy-secs` seconds of training each, one on the quiet machine and one beside a CPU-bound
@@ -35,6 +36,7 @@ from miniai.training import accuracy
 from miniai.accel import (fashion_dls, recipe_learner, fit_budget, flops_per_batch, matmul_flops, busy_cpu, MixedPrecisionCB,
                           ChannelsLastCB)
 from miniai.faster import fast_learner, CompileCB, LookaheadCB
+from miniai.wgrad import MMWgradCB
 
 def nfs_of(a):
     "The ResNet's widths: `--nfs`, else `--width` doubled over as many stages as the recipe has, else the recipe's own."
@@ -53,7 +55,7 @@ def make(a, seed=42, **kwargs):
     torch.manual_seed(seed)
     kw = recipe_kw(a)
     if a.recipe == 'faster':
-        cbs = [LookaheadCB()] if a.lookahead else []
+        cbs = ([LookaheadCB()] if a.lookahead else []) + ([MMWgradCB()] if a.mm_wgrad else [])
         return fast_learner(a.dls, ema=a.ema or None, whiten=not a.no_whiten, cbs=cbs, **{**kw, **kwargs})
     return recipe_learner(a.dls, **{**kw, **kwargs})
 
@@ -84,10 +86,12 @@ def speed_options(a):
     drop_cl = lambda learn: setattr(learn, 'cbs', [cb for cb in learn.cbs if not isinstance(cb, ChannelsLastCB)])
     opt = lambda **kw: (lambda learn: setattr(learn, 'opt_func', partial(optim.AdamW, weight_decay=a.wd, **kw)))
     return [('eager', {}, None), ('compiled', dict(cbs=[CompileCB()]), None), ('contiguous', {}, drop_cl),
-            ('compiled contiguous', dict(cbs=[CompileCB()]), drop_cl), ('batches of 256', dict(bs=256), None),
+            ('compiled contiguous', dict(cbs=[CompileCB()]), drop_cl),
+            ('compiled, MMWgradCB', dict(cbs=[CompileCB(), MMWgradCB()]), None), ('batches of 256', dict(bs=256), None),
             ('batches of 1024', dict(bs=1024), None), ('AdamW for loop', {}, opt(foreach=False)),
             ('AdamW fused', {}, opt(fused=True)), ('float32', dict(mixed=False), None),
-            ('compiled float32', dict(mixed=False, cbs=[CompileCB()]), None)]
+            ('compiled float32', dict(mixed=False, cbs=[CompileCB()]), None),
+            ('compiled float32, MMWgradCB', dict(mixed=False, cbs=[CompileCB(), MMWgradCB()]), None)]
 
 def speed(a, peaks):
     res = {}
@@ -124,6 +128,7 @@ def main():
     p.add_argument('--nfs', type=int, nargs='+', default=None, help="the ResNet's widths, one per stage (default: the recipe's)")
     p.add_argument('--ema', type=float, default=0, help="fast_learner's EMACB decay (default 0: no average of the weights)")
     p.add_argument('--lookahead', action='store_true', help="fast_learner with LookaheadCB (airbench's: every 5 steps, decay 0.95**5)")
+    p.add_argument('--mm-wgrad', action='store_true', help="fast_learner with MMWgradCB (the weights' gradient as one matrix product where faster)")
     p.add_argument('--no-whiten', action='store_true', help="fast_learner's first layer initialised as usual, not whitened")
     p.add_argument('--device', default=def_device)
     p.add_argument('--no-mixed', action='store_true', help='float32 instead of mixed precision')
@@ -134,7 +139,7 @@ def main():
     a.dls = fashion_dls(a.bs, device=a.device)
     print(f'torch {torch.__version__} on {a.device}, {torch.get_num_threads()} threads; data in {time.perf_counter()-t0:.1f}s; '
           f'{len(a.dls.train)} batches of {a.bs} per epoch; load average {load()} (above 2, other work shares these 2 cores)', flush=True)
-    res = dict(recipe=a.recipe, ema=a.ema if a.recipe == 'faster' else None, lookahead=a.recipe == 'faster' and a.lookahead, whiten=a.recipe == 'faster' and not a.no_whiten, device=a.device, mixed=not a.no_mixed, threads=torch.get_num_threads(), nfs=list(nfs_of(a)), bs=a.bs,
+    res = dict(recipe=a.recipe, ema=a.ema if a.recipe == 'faster' else None, lookahead=a.recipe == 'faster' and a.lookahead, mm_wgrad=a.recipe == 'faster' and a.mm_wgrad, whiten=a.recipe == 'faster' and not a.no_whiten, device=a.device, mixed=not a.no_mixed, threads=torch.get_num_threads(), nfs=list(nfs_of(a)), bs=a.bs,
                lr=a.lr, wd=a.wd, ls=a.ls, seeds=a.seeds)
     peaks = {}
 
