@@ -134,13 +134,14 @@ class MMWgradCB(Callback):
     def before_batch(self, learn):
         if self.planned or not learn.training: return
         self.planned = True
-        xb = learn.batch[0]
-        if xb.device.type != 'cpu': return
+        p = next(learn.model.parameters())
+        if p.device.type != 'cpu': return
         mp = [cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB)]
-        dtype = mp[0].dtype if mp and mp[0].autocast['enabled'] else next(learn.model.parameters()).dtype
+        dtype = mp[0].dtype if mp and mp[0].autocast['enabled'] else p.dtype
+        n_inp = next((cb.n_inp for cb in learn.cbs if hasattr(cb, 'n_inp')), 1)   # the model's inputs: TrainCB's n_inp
         # through the class's own forward: a compiled one (CompileCB's) would compile a second graph for this pass
         self.plan = []
-        for m,shape in conv_shapes(learn.model, xb, lambda x: type(learn.model).forward(learn.model, x)):
+        for m,shape in conv_shapes(learn.model, learn.batch[:n_inp], lambda xs: type(learn.model).forward(learn.model, *xs)):
             if not mm_ok(m): continue
             key = (shape, m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], m.padding[0], dtype, torch.get_num_threads())
             if key not in self.timings: self.timings[key] = wgrad_secs(m, shape, dtype)
