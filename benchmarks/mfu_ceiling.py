@@ -21,11 +21,10 @@ from each first width of `--widths`: default 12, the recipe's, then 24, 48 and 9
    same recipe with `MMWgradCB`.
 
 PyTorch's default threads throughout. Run it alone on the machine; the last line is `RESULT {json}`."""
-import argparse, json, os, time
+import argparse, json, os
 import torch
-from miniai.accel import fashion_dls, matmul_flops, cpu_bf16, flops_per_batch, MixedPrecisionCB
+from miniai.accel import fashion_dls, matmul_flops, cpu_bf16, flops_per_batch, fit_budget, MixedPrecisionCB
 from miniai.faster import fast_learner
-from miniai.learner import SingleBatchCB, Callback, CancelFitException
 from miniai.wgrad import conv_shapes, conv_flops, pass_secs, wgrad_secs, MMWgradCB
 
 DTYPES = {'bf16': torch.bfloat16, 'float32': torch.float32}
@@ -45,22 +44,14 @@ def ceiling(nfs, bs, dtype, reps):
     return flops,secs,best,rows
 
 def step_gflops(nfs, bs, secs, cbs=()):
-    "Training GFLOP/s of the compiled recipe at widths `nfs` with `cbs` over `secs` seconds after a warm-up (which compiles), and its dtype."
+    "Training GFLOP/s of the compiled recipe at widths `nfs` with `cbs` over `secs` seconds after 3 s of warm-up (which compiles), and its dtype."
     dls = fashion_dls(bs)
     torch.manual_seed(0)
     learn = fast_learner(dls, nfs=nfs, whiten=False, threads=False, cbs=cbs)
-    learn.fit(1, valid=False, cbs=[SingleBatchCB(3)])
-    fpb = flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)
-    n,t0 = 0,time.perf_counter()
-    class Timed(Callback):
-        "Count the batches; stop the fit once `secs` seconds have passed."
-        def after_batch(self, learn):
-            nonlocal n
-            n += 1
-            if time.perf_counter()-t0 > secs: raise CancelFitException()
-    learn.fit(1000, valid=False, cbs=[Timed()])
+    fit_budget(learn, secs=3)
+    n,s = fit_budget(learn, secs=secs)
     mp = next(cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB))
-    return n*fpb/(time.perf_counter()-t0)/1e9, mp.dtype
+    return n*flops_per_batch(learn.model, next(iter(dls.train)), learn.loss_func)/s/1e9, mp.dtype
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -6,17 +6,18 @@ Docs: https://miniai.github.io/miniai/wgrad.html.md"""
 
 # %% ../nbs/09b_wgrad.ipynb #317e902b
 from __future__ import annotations
-import statistics, time
 import torch
 from torch import nn
 import torch.nn.functional as F
+from torch.nn.modules.utils import _pair
 
+from .measure import median_time
 from .learner import Callback, DeviceCB
 from .accel import MixedPrecisionCB
 
 # %% auto #0
-__all__ = ['conv_shapes', 'median_secs', 'rand_like_conv', 'pass_secs', 'conv_flops', 'wgrad_mm', 'wgrad_secs', 'MMGradConv',
-           'mm_ok', 'MMWgradCB']
+__all__ = ['conv_shapes', 'conv_args', 'rand_like_conv', 'conv_backward', 'pass_secs', 'conv_flops', 'wgrad_mm', 'wgrad_secs',
+           'MMGradConv', 'mm_ok', 'MMWgradCB']
 
 # %% ../nbs/09b_wgrad.ipynb #72a775fb
 def conv_shapes(model, xb, forward=None) -> list[tuple[nn.Conv2d, tuple]]:
@@ -33,39 +34,35 @@ def conv_shapes(model, xb, forward=None) -> list[tuple[nn.Conv2d, tuple]]:
     return found
 
 # %% ../nbs/09b_wgrad.ipynb #48b94a32
-def median_secs(f, reps=5) -> float:
-    "Median seconds of `reps` calls of `f`, after two warm-up calls (oneDNN picks its kernels on the first)."
-    f(); f()
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter(); f(); ts.append(time.perf_counter()-t0)
-    return statistics.median(ts)
+def conv_args(m) -> dict: return dict(stride=m.stride, padding=m.padding, dilation=m.dilation, groups=m.groups)
 
 def rand_like_conv(m, shape, dtype):
     "Random channels-last input of `shape`, `m`'s weights, and a random gradient of its output, all in `dtype`."
     cl = torch.channels_last
     x = torch.randn(shape).to(dtype).contiguous(memory_format=cl)
     w = m.weight.detach().to(dtype).contiguous(memory_format=cl)
-    g = torch.randn_like(F.conv2d(x, w, None, m.stride, m.padding))
+    g = torch.randn_like(F.conv2d(x, w, None, **conv_args(m)))
     return x,w,g
 
-def _conv_backward(g, x, w, m, mask):
-    return torch.ops.aten.convolution_backward(g, x, w, None, m.stride, m.padding, m.dilation, False, [0,0], m.groups, mask)
+def conv_backward(g, x, w, mask, stride=1, padding=0, dilation=1, groups=1):
+    "PyTorch's gradients of `F.conv2d(x, w)` from its output's gradient `g`: (input, weights, bias), those `mask` asks for."
+    return torch.ops.aten.convolution_backward(g, x, w, None, _pair(stride), _pair(padding), _pair(dilation), False, (0,0),
+                                               groups, mask)
 
 def pass_secs(m, shape, dtype, reps=5) -> dict:
     "Median seconds of conv `m`'s forward, input-gradient and weight-gradient passes on a batch of `shape` in `dtype`."
     x,w,g = rand_like_conv(m, shape, dtype)
-    return {'forward': median_secs(lambda: F.conv2d(x, w, None, m.stride, m.padding), reps),
-            'input grad': median_secs(lambda: _conv_backward(g, x, w, m, [True, False, False]), reps),
-            'weight grad': median_secs(lambda: _conv_backward(g, x, w, m, [False, True, False]), reps)}
+    secs = lambda f: median_time(f, reps, warmup=2)   # oneDNN picks its kernels on the first calls
+    return {'forward': secs(lambda: F.conv2d(x, w, None, **conv_args(m))),
+            'input grad': secs(lambda: conv_backward(g, x, w, [True, False, False], **conv_args(m))),
+            'weight grad': secs(lambda: conv_backward(g, x, w, [False, True, False], **conv_args(m)))}
 
 # %% ../nbs/09b_wgrad.ipynb #58dde664
 def conv_flops(m, shape) -> int:
     "FLOPs of one pass of conv `m` on a batch of `shape`: twice its outputs times the inputs each one reads."
-    n,_,h,w = shape
-    k,s,p = m.kernel_size[0],m.stride[0],m.padding[0]
-    ho,wo = (h+2*p-k)//s+1,(w+2*p-k)//s+1
-    return 2*n*m.out_channels*ho*wo*m.in_channels*k*k
+    n,_,*hw = shape
+    ho,wo = ((d+2*p-k)//s+1 for d,k,s,p in zip(hw, m.kernel_size, m.stride, m.padding))
+    return 2*n*m.out_channels*ho*wo*m.in_channels//m.groups*m.kernel_size[0]*m.kernel_size[1]
 
 # %% ../nbs/09b_wgrad.ipynb #13cc6d5f
 def wgrad_mm(x, g, ks, stride=1, padding=0) -> torch.Tensor:
@@ -84,8 +81,9 @@ def wgrad_mm(x, g, ks, stride=1, padding=0) -> torch.Tensor:
 def wgrad_secs(m, shape, dtype, reps=5) -> dict:
     "Median seconds of conv `m`'s weight gradient on a batch of `shape` in `dtype`: PyTorch's (oneDNN's) and `wgrad_mm`'s."
     x,w,g = rand_like_conv(m, shape, dtype)
-    return {'oneDNN': median_secs(lambda: _conv_backward(g, x, w, m, [False, True, False]), reps),
-            'one product': median_secs(lambda: wgrad_mm(x, g, m.kernel_size[0], m.stride[0], m.padding[0]), reps)}
+    secs = lambda f: median_time(f, reps, warmup=2)
+    return {'oneDNN': secs(lambda: conv_backward(g, x, w, [False, True, False], **conv_args(m))),
+            'one product': secs(lambda: wgrad_mm(x, g, m.kernel_size[0], m.stride[0], m.padding[0]))}
 
 # %% ../nbs/09b_wgrad.ipynb #a15f82f1
 class MMGradConv(torch.autograd.Function):
@@ -106,8 +104,7 @@ class MMGradConv(torch.autograd.Function):
         g = g.to(xc.dtype)
         gx = None
         if ctx.needs_input_grad[0]:
-            gx = torch.ops.aten.convolution_backward(g, xc, wc, None, [stride]*2, [padding]*2, [1,1], False, [0,0], 1,
-                                                     [True, False, False])[0].to(xt)
+            gx = conv_backward(g, xc, wc, [True, False, False], stride, padding)[0].to(xt)
         gw = wgrad_mm(xc, g, wc.shape[-1], stride, padding).to(wt)
         return gx, gw, (g.sum((0,2,3)).to(wt) if has_b else None), None, None
 
