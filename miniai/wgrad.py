@@ -34,7 +34,9 @@ def conv_shapes(model, xb, forward=None) -> list[tuple[nn.Conv2d, tuple]]:
     return found
 
 # %% ../nbs/09b_wgrad.ipynb #48b94a32
-def conv_args(m) -> dict: return dict(stride=m.stride, padding=m.padding, dilation=m.dilation, groups=m.groups)
+def conv_args(m) -> dict:
+    "Conv `m`'s stride, padding, dilation and groups, as `F.conv2d` takes them."
+    return dict(stride=m.stride, padding=m.padding, dilation=m.dilation, groups=m.groups)
 
 def rand_like_conv(m, shape, dtype):
     "Random channels-last input of `shape`, `m`'s weights, and a random gradient of its output, all in `dtype`."
