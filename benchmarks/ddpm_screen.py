@@ -19,6 +19,11 @@ samples at 50 steps for each `--eta`, beside the floor for `--n`. One change per
 - `--scale 2`: train on images in [-1, 1] (the samples are scaled back for the FID);
 - `--temb 32 --temb-scale 1000`: the time embedding takes 32 sines and cosines of 1000t, where EmbUNetModel takes
   nfs[0] of t.
+- `--lognormal -1.6 1.2`: train on noise levels σ = √((1-ᾱ)/ᾱ) with ln σ ~ N(-1.6, 1.2²), Karras et al.'s log-normal
+  (2022, "Elucidating the Design Space of Diffusion-Based Generative Models", EDM), in place of t uniform in [0, 1);
+- `--edm 0.41`: EDM's preconditioning (c_skip, c_out, c_in around the UNet, for data of σ 0.41: the training images'
+  root mean square) and its loss weighting, (σ²+σ_data²)/σ_data² on the loss on the noise; use it with `--lognormal`,
+  since under uniform t that weighting is dominated by the noisiest images.
 
 One seed and a short budget: a screen to choose a recipe for the benchmark, not a result."""
 import argparse, itertools, json, sys, torch, torch.nn as nn
@@ -28,7 +33,7 @@ from benchmarks.diffusion import load, train, draw
 from miniai.conv import def_device, to_device
 from miniai.faster import EMACB, update_bn_stats
 from miniai.fid import fashion_eval, fid_floor
-from miniai.diffusion import abar, EmbUNetModel, ddim_step, fashion_x, timestep_embedding, lin
+from miniai.diffusion import abar, inv_abar, EmbUNetModel, ddim_step, fashion_x, timestep_embedding, lin
 from miniai.learner import Callback, DeviceCB
 
 class VPred(nn.Module):
@@ -77,6 +82,42 @@ def group_norm(m, per_group=4):
         else: group_norm(c, per_group)
     return m
 
+class LogNormalTCB(Callback):
+    "Re-noise each training batch to times whose σ = √((1-ᾱ)/ᾱ) is log-normal, ln σ ~ N(`p_mean`, `p_std`²) (Karras et al. 2022)."
+    order = DeviceCB.order+1
+    def __init__(self, p_mean, p_std): self.p_mean,self.p_std = p_mean,p_std
+    def before_batch(self, learn):
+        (xt,t),eps = learn.batch
+        ab = abar(t).reshape(-1,1,1,1)
+        x0 = (xt - (1-ab).sqrt()*eps)/ab.sqrt()
+        sig = (torch.randn(len(t), device=t.device)*self.p_std + self.p_mean).exp()
+        t = inv_abar(1/(1+sig**2)).clamp(0, 0.999)
+        ab = abar(t).reshape(-1,1,1,1)
+        learn.batch = ((ab.sqrt()*x0 + (1-ab).sqrt()*eps, t), eps)
+
+class EDMPrecond(nn.Module):
+    """Karras et al.'s preconditioning (EDM, 2022) around `model`, called as the book's noise predictors are: at (x_t, t),
+    σ = √((1-ᾱ)/ᾱ) and x = x_t/√ᾱ; the denoiser is D = c_skip·x + c_out·model((c_in·x, t)), and this returns the noise it
+    implies, (x - D)/σ. `sd` is the data's σ."""
+    def __init__(self, model, sd=0.5): super().__init__(); self.model,self.sd = model,sd
+    def forward(self, inp):
+        xt,t = inp[0],inp[1]
+        ab = abar(t.float()).clamp(min=1e-8).reshape(-1,1,1,1)
+        sig2 = ((1-ab)/ab).clamp(min=1e-10)
+        x = xt.float()/ab.sqrt()
+        c_in = 1/(sig2 + self.sd**2).sqrt()
+        c_out = sig2.sqrt()*self.sd/(sig2 + self.sd**2).sqrt()
+        f = self.model((c_in*x, t)).float()
+        # x - D = (1-c_skip)·x - c_out·F, with 1-c_skip = σ²/(σ²+sd²)
+        return (sig2/(sig2 + self.sd**2)*x - c_out*f)/sig2.sqrt()
+
+def edm_weight(sd):
+    "The weight that turns the loss on the noise into EDM's loss on F: (σ²+sd²)/sd², σ² = (1-ᾱ)/ᾱ."
+    def w(t):
+        ab = abar(t).clamp(1e-6, 1-1e-6)
+        return ((1-ab)/ab + sd**2)/sd**2
+    return w
+
 def ddim_step_half(x_t, noise, abar_t, abar_t1, bbar_t, bbar_t1, eta, sig, clamp=True):
     "`ddim_step` with the estimate of x0 clamped to the training images' range, [-0.5, 0.5]."
     sig = ((bbar_t1/bbar_t).sqrt() * (1-abar_t/abar_t1).sqrt()) * eta
@@ -106,6 +147,9 @@ def main():
     p.add_argument('--temb', type=int, default=0, help="sines and cosines in the time embedding (0: nfs[0], as EmbUNetModel)")
     p.add_argument('--temb-scale', type=float, default=1., help="t (in [0,1)) times this into the time embedding")
     p.add_argument('--pct', type=float, default=0.25, help="one-cycle's pct_start")
+    p.add_argument('--lognormal', type=float, nargs=2, default=None, metavar=('P_MEAN', 'P_STD'),
+                   help='train on times whose σ is log-normal with these (Karras et al. use -1.2 1.2 for data of σ 0.5)')
+    p.add_argument('--edm', type=float, default=0, help="EDM's preconditioning and loss weighting with this data σ (0: none)")
     p.add_argument('--eta', type=float, nargs='+', default=[1.])
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--device', default=def_device)
@@ -116,11 +160,14 @@ def main():
         model = (TembUNet(1, 1, temb=a.temb, temb_scale=a.temb_scale, **kw) if a.temb or a.temb_scale != 1
                  else EmbUNetModel(1, 1, **kw))
         if a.norm == 'group': group_norm(model)
+        if a.edm: model = EDMPrecond(model, a.edm)
         return VPred(model) if a.vpred else model
     data = (fashion_x('train')*a.scale, fashion_x('test')*a.scale)
-    cbs = (([EMACB(a.ema, bn_batches=a.ema_bn_batches)] if a.ema else []) +
+    cbs = (([LogNormalTCB(*a.lognormal)] if a.lognormal else []) +   # first: the weights below read the times it draws
+           ([EMACB(a.ema, bn_batches=a.ema_bn_batches)] if a.ema else []) +
            ([TWeightCB(min_snr(a.min_snr))] if a.min_snr else []) +
-           ([TWeightCB(low_t(a.low_t_weight))] if a.low_t_weight else []))
+           ([TWeightCB(low_t(a.low_t_weight))] if a.low_t_weight else []) +
+           ([TWeightCB(edm_weight(a.edm))] if a.edm else []))
     learn = train('screen', make, a, res, data=data, pct_start=a.pct, cbs=cbs)
     if a.bn_recal:
         update_bn_stats(learn, (to_device(b, a.device) for b in itertools.islice(learn.dls.train, a.bn_recal)))
