@@ -21,6 +21,10 @@ samples at 50 steps for each `--eta`, beside the floor for `--n`. One change per
   nfs[0] of t.
 - `--lognormal -1.6 1.2`: train on noise levels σ = √((1-ᾱ)/ᾱ) with ln σ ~ N(-1.6, 1.2²), Karras et al.'s log-normal
   (2022, "Elucidating the Design Space of Diffusion-Based Generative Models", EDM), in place of t uniform in [0, 1);
+- `--loss l1`: the mean absolute error on the noise in place of the squared;
+- `--zero-init`: each residual block's last convolution and the UNet's output convolution start at zero (as in
+  Dhariwal and Nichol's and Karras et al.'s UNets), so every block starts as its shortcut and the model predicts 0;
+- `--betas 0.9 0.99`: AdamW's betas (the book's default: 0.9, 0.999);
 - `--edm 0.41`: EDM's preconditioning (c_skip, c_out, c_in around the UNet, for data of σ 0.41: the training images'
   root mean square) and its loss weighting, (σ²+σ_data²)/σ_data² on the loss on the noise; use it with `--lognormal`,
   since under uniform t that weighting is dominated by the noisiest images.
@@ -118,6 +122,27 @@ def edm_weight(sd):
         return ((1-ab)/ab + sd**2)/sd**2
     return w
 
+class OptCB(Callback):
+    "Set the optimiser's hyper-parameters `hypers` (such as betas) at the start of the fit."
+    def __init__(self, **hypers): self.hypers = hypers
+    def before_fit(self, learn):
+        for g in learn.opt.param_groups: g.update(self.hypers)
+
+class LossCB(Callback):
+    "Train on the loss `f` in place of the learner's."
+    def __init__(self, f): self.f = f
+    def before_fit(self, learn): self.old,learn.loss_func = learn.loss_func,self.f
+    def cleanup_fit(self, learn): learn.loss_func = self.old
+
+def zero_init(model):
+    "Zero the last convolution of each `EmbResBlock` of `model` and its output convolution; returns `model`."
+    from miniai.diffusion import EmbResBlock
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, EmbResBlock): m.conv2[-1].weight.zero_()
+        model.conv_out[-1].weight.zero_()
+    return model
+
 def ddim_step_half(x_t, noise, abar_t, abar_t1, bbar_t, bbar_t1, eta, sig, clamp=True):
     "`ddim_step` with the estimate of x0 clamped to the training images' range, [-0.5, 0.5]."
     sig = ((bbar_t1/bbar_t).sqrt() * (1-abar_t/abar_t1).sqrt()) * eta
@@ -147,6 +172,9 @@ def main():
     p.add_argument('--temb', type=int, default=0, help="sines and cosines in the time embedding (0: nfs[0], as EmbUNetModel)")
     p.add_argument('--temb-scale', type=float, default=1., help="t (in [0,1)) times this into the time embedding")
     p.add_argument('--pct', type=float, default=0.25, help="one-cycle's pct_start")
+    p.add_argument('--loss', choices=['mse', 'l1'], default='mse')
+    p.add_argument('--zero-init', action='store_true')
+    p.add_argument('--betas', type=float, nargs=2, default=None)
     p.add_argument('--lognormal', type=float, nargs=2, default=None, metavar=('P_MEAN', 'P_STD'),
                    help='train on times whose σ is log-normal with these (Karras et al. use -1.2 1.2 for data of σ 0.5)')
     p.add_argument('--edm', type=float, default=0, help="EDM's preconditioning and loss weighting with this data σ (0: none)")
@@ -160,6 +188,7 @@ def main():
         model = (TembUNet(1, 1, temb=a.temb, temb_scale=a.temb_scale, **kw) if a.temb or a.temb_scale != 1
                  else EmbUNetModel(1, 1, **kw))
         if a.norm == 'group': group_norm(model)
+        if a.zero_init: zero_init(model)
         if a.edm: model = EDMPrecond(model, a.edm)
         return VPred(model) if a.vpred else model
     data = (fashion_x('train')*a.scale, fashion_x('test')*a.scale)
@@ -167,7 +196,9 @@ def main():
            ([EMACB(a.ema, bn_batches=a.ema_bn_batches)] if a.ema else []) +
            ([TWeightCB(min_snr(a.min_snr))] if a.min_snr else []) +
            ([TWeightCB(low_t(a.low_t_weight))] if a.low_t_weight else []) +
-           ([TWeightCB(edm_weight(a.edm))] if a.edm else []))
+           ([TWeightCB(edm_weight(a.edm))] if a.edm else []) +
+           ([LossCB(lambda p,e: (p.float()-e.float()).abs().mean())] if a.loss == 'l1' else []) +
+           ([OptCB(betas=tuple(a.betas))] if a.betas else []))
     learn = train('screen', make, a, res, data=data, pct_start=a.pct, cbs=cbs)
     if a.bn_recal:
         update_bn_stats(learn, (to_device(b, a.device) for b in itertools.islice(learn.dls.train, a.bn_recal)))
