@@ -48,14 +48,18 @@ class VPred(nn.Module):
         ab = abar(t).reshape(-1,1,1,1).to(xt.dtype)
         return ab.sqrt()*self.model(x) + (1-ab).sqrt()*xt
 
-class TWeightCB(Callback):
+class LossCB(Callback):
+    "Train on the loss `f` in place of the learner's."
+    def __init__(self, f): self.f = f
+    def before_fit(self, learn): self.old,learn.loss_func = learn.loss_func,self.f
+    def cleanup_fit(self, learn): learn.loss_func = self.old
+
+class TWeightCB(LossCB):
     "Weight each image's squared error on the noise by `w(t)`, a function of the image's t."
     order = DeviceCB.order+1
-    def __init__(self, w): self.w = w
-    def before_fit(self, learn): self.old,learn.loss_func = learn.loss_func,self.loss
+    def __init__(self, w): super().__init__(self.loss); self.w = w
     def before_batch(self, learn): self.t = learn.batch[0][1]
     def loss(self, preds, eps): return (self.w(self.t.float()).reshape(-1,1,1,1)*(preds.float()-eps.float())**2).mean()
-    def cleanup_fit(self, learn): learn.loss_func = self.old
 
 def min_snr(gamma):
     "min(SNR, `gamma`)/SNR, SNR = ᾱ/(1-ᾱ): Hang et al.'s weighting of the loss on the noise."
@@ -127,12 +131,6 @@ class OptCB(Callback):
     def __init__(self, **hypers): self.hypers = hypers
     def before_fit(self, learn):
         for g in learn.opt.param_groups: g.update(self.hypers)
-
-class LossCB(Callback):
-    "Train on the loss `f` in place of the learner's."
-    def __init__(self, f): self.f = f
-    def before_fit(self, learn): self.old,learn.loss_func = learn.loss_func,self.f
-    def cleanup_fit(self, learn): learn.loss_func = self.old
 
 def zero_init(model):
     "Zero the last convolution of each `EmbResBlock` of `model` and its output convolution; returns `model`."
