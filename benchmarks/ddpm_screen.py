@@ -37,7 +37,7 @@ from benchmarks.diffusion import load, train, draw
 from miniai.conv import def_device, to_device
 from miniai.faster import EMACB, update_bn_stats
 from miniai.fid import fashion_eval, fid_floor
-from miniai.diffusion import abar, inv_abar, EmbUNetModel, ddim_step, fashion_x, timestep_embedding, lin
+from miniai.diffusion import abar, inv_abar, EmbUNetModel, EmbResBlock, ddim_step, fashion_x, timestep_embedding, lin
 from miniai.learner import Callback, DeviceCB
 
 class VPred(nn.Module):
@@ -61,13 +61,14 @@ class TWeightCB(LossCB):
     def before_batch(self, learn): self.t = learn.batch[0][1]
     def loss(self, preds, eps): return (self.w(self.t.float()).reshape(-1,1,1,1)*(preds.float()-eps.float())**2).mean()
 
+def snr(t):
+    "The signal-to-noise ratio at time `t`, ᾱ/(1-ᾱ), with ᾱ kept off 0 and 1."
+    ab = abar(t).clamp(1e-6, 1-1e-6)
+    return ab/(1-ab)
+
 def min_snr(gamma):
-    "min(SNR, `gamma`)/SNR, SNR = ᾱ/(1-ᾱ): Hang et al.'s weighting of the loss on the noise."
-    def w(t):
-        ab = abar(t).clamp(1e-6, 1-1e-6)
-        snr = ab/(1-ab)
-        return snr.clamp(max=gamma)/snr
-    return w
+    "min(SNR, `gamma`)/SNR: Hang et al.'s weighting of the loss on the noise."
+    return lambda t: snr(t).clamp(max=gamma)/snr(t)
 
 def low_t(weight, below=0.4):
     "`weight` for t < `below`, 1 above."
@@ -120,11 +121,8 @@ class EDMPrecond(nn.Module):
         return (sig2/(sig2 + self.sd**2)*x - c_out*f)/sig2.sqrt()
 
 def edm_weight(sd):
-    "The weight that turns the loss on the noise into EDM's loss on F: (σ²+sd²)/sd², σ² = (1-ᾱ)/ᾱ."
-    def w(t):
-        ab = abar(t).clamp(1e-6, 1-1e-6)
-        return ((1-ab)/ab + sd**2)/sd**2
-    return w
+    "The weight that turns the loss on the noise into EDM's loss on F: (σ²+sd²)/sd², σ² = (1-ᾱ)/ᾱ = 1/SNR."
+    return lambda t: (1/snr(t) + sd**2)/sd**2
 
 class OptCB(Callback):
     "Set the optimiser's hyper-parameters `hypers` (such as betas) at the start of the fit."
@@ -134,7 +132,6 @@ class OptCB(Callback):
 
 def zero_init(model):
     "Zero the last convolution of each `EmbResBlock` of `model` and its output convolution; returns `model`."
-    from miniai.diffusion import EmbResBlock
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, EmbResBlock): m.conv2[-1].weight.zero_()

@@ -11,7 +11,8 @@ from each first width of `--widths`: default 12, the recipe's, then 24, 48 and 9
 2. It times each one alone (`miniai.wgrad.pass_secs`): forward, the gradient of its input (past the first layer: the
    images need none) and the gradient of its weights, on random data of that shape, in each of `--dtypes` (default:
    bf16 where this CPU has it, and float32), channels-last as the recipe trains: the median of `--reps` calls after a
-   warm-up. It also times the weights' gradient as one matrix product (`miniai.wgrad.wgrad_secs`, nbs/09b_wgrad).
+   warm-up. It times the weights' gradient again beside it as one matrix product (`miniai.wgrad.wgrad_secs`,
+   nbs/09b_wgrad), and both sums take oneDNN's from that second timing, so that they differ only in the way chosen.
 3. `ceiling` is the summed FLOPs of those passes (`miniai.wgrad.conv_flops`) over their summed seconds, over the FLOP/s
    of a 2048x2048 matrix product in the same type, measured in the same run. `ceiling_best_wgrad` is the same with the
    faster of the two ways to each layer's weights' gradient, as `MMWgradCB` chooses.
@@ -38,6 +39,7 @@ def ceiling(nfs, bs, dtype, reps):
         t = pass_secs(m, shape, dtype, reps)
         if i == 0: del t['input grad']   # the images need no gradient
         w = wgrad_secs(m, shape, dtype, reps)
+        t['weight grad'] = w['oneDNN']   # one timing of oneDNN's weights' gradient for both sums, not two
         n = conv_flops(m, shape)*len(t)
         flops += n; secs += sum(t.values()); best += sum(t.values())-t['weight grad']+min(w.values())
         rows.append((m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], shape[-1], n/1e9, sum(t.values())*1e3))
