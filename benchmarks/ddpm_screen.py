@@ -27,7 +27,10 @@ samples at 50 steps for each `--eta`, beside the floor for `--n`. One change per
 - `--betas 0.9 0.99`: AdamW's betas (the book's default: 0.9, 0.999);
 - `--edm 0.41`: EDM's preconditioning (c_skip, c_out, c_in around the UNet, for data of σ 0.41: the training images'
   root mean square) and its loss weighting, (σ²+σ_data²)/σ_data² on the loss on the noise; use it with `--lognormal`,
-  since under uniform t that weighting is dominated by the noisiest images.
+  since under uniform t that weighting is dominated by the noisiest images;
+- `--guide-nfs 4 8 16 --guide-tflops 1 --guide-w 2`: autoguidance (Karras et al. 2024, "Guiding a Diffusion Model with
+  a Bad Version of Itself"): a smaller UNet trained first for `--guide-tflops` of the budget, the main one for the rest;
+  the samples come from ε_bad + w·(ε_main - ε_bad), for each w of `--guide-w`.
 
 One seed and a short budget: a screen to choose a recipe for the benchmark, not a result."""
 import argparse, itertools, json, sys, torch, torch.nn as nn
@@ -138,6 +141,13 @@ def zero_init(model):
         model.conv_out[-1].weight.zero_()
     return model
 
+class AutoGuide(nn.Module):
+    "`good` guided by `bad`, a weaker model of the same data: ε_bad + `w`·(ε_good - ε_bad) (Karras et al. 2024)."
+    def __init__(self, good, bad, w=2.): super().__init__(); self.good,self.bad,self.w = good,bad,w
+    def forward(self, x):
+        b = self.bad(x)
+        return b + self.w*(self.good(x) - b)
+
 def ddim_step_half(x_t, noise, abar_t, abar_t1, bbar_t, bbar_t1, eta, sig, clamp=True):
     "`ddim_step` with the estimate of x0 clamped to the training images' range, [-0.5, 0.5]."
     sig = ((bbar_t1/bbar_t).sqrt() * (1-abar_t/abar_t1).sqrt()) * eta
@@ -173,6 +183,9 @@ def main():
     p.add_argument('--lognormal', type=float, nargs=2, default=None, metavar=('P_MEAN', 'P_STD'),
                    help='train on times whose σ is log-normal with these (Karras et al. use -1.2 1.2 for data of σ 0.5)')
     p.add_argument('--edm', type=float, default=0, help="EDM's preconditioning and loss weighting with this data σ (0: none)")
+    p.add_argument('--guide-nfs', type=int, nargs='+', default=None, help="the bad model's channels, for autoguidance")
+    p.add_argument('--guide-tflops', type=float, default=1., help="the bad model's share of --tflops")
+    p.add_argument('--guide-w', type=float, nargs='+', default=[2.], help='autoguidance weights to sample with')
     p.add_argument('--eta', type=float, nargs='+', default=[1.])
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--device', default=def_device)
@@ -194,16 +207,23 @@ def main():
            ([TWeightCB(edm_weight(a.edm))] if a.edm else []) +
            ([LossCB(lambda p,e: (p.float()-e.float()).abs().mean())] if a.loss == 'l1' else []) +
            ([OptCB(betas=tuple(a.betas))] if a.betas else []))
-    learn = train('screen', make, a, res, data=data, pct_start=a.pct, cbs=cbs)
+    if a.guide_nfs:
+        bad = train('guide', lambda: EmbUNetModel(1, 1, nfs=tuple(a.guide_nfs), attn_chans=0), a, res, data=data,
+                    tflops=a.guide_tflops, pct_start=a.pct).model
+    learn = train('screen', make, a, res, data=data, pct_start=a.pct, cbs=cbs,
+                  tflops=a.tflops - (a.guide_tflops if a.guide_nfs else 0))
     if a.bn_recal:
         update_bn_stats(learn, (to_device(b, a.device) for b in itertools.islice(learn.dls.train, a.bn_recal)))
     floor = fid_floor(a.n)
     res['fid_floor'] = round(floor, 4)
-    for eta in a.eta:
+    good = learn.model
+    for w,eta in itertools.product(a.guide_w if a.guide_nfs else [None], a.eta):
+        if w is not None: learn.model = AutoGuide(good, bad, w)
         s,secs = draw(learn, a.n, 50, eta, a, f=ddim_step_half if a.clamp_half else ddim_step)
         fid = ie.fid(s*2/a.scale)
-        print(f'eta {eta:g}: FID of {a.n} DDIM-50 samples {fid:.3f} ({fid/floor:.2f}x the floor of {floor:.3f}) in {secs:.0f}s', flush=True)
-        res[f'fid_eta{eta:g}'] = round(fid, 4)
+        wn = '' if w is None else f'w {w:g}, '
+        print(f'{wn}eta {eta:g}: FID of {a.n} DDIM-50 samples {fid:.3f} ({fid/floor:.2f}x the floor of {floor:.3f}) in {secs:.0f}s', flush=True)
+        res[f'fid_eta{eta:g}' + ('' if w is None else f'_w{w:g}')] = round(fid, 4)
     res['load_avg_end'] = load()
     print('RESULT', json.dumps(res))
 
