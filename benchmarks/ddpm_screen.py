@@ -29,8 +29,8 @@ samples at 50 steps for each `--eta`, beside the floor for `--n`. One change per
   root mean square) and its loss weighting, (σ²+σ_data²)/σ_data² on the loss on the noise; use it with `--lognormal`,
   since under uniform t that weighting is dominated by the noisiest images;
 - `--guide-nfs 4 8 16 --guide-tflops 1 --guide-w 2`: autoguidance (Karras et al. 2024, "Guiding a Diffusion Model with
-  a Bad Version of Itself"): a smaller UNet trained first for `--guide-tflops` of the budget, the main one for the rest;
-  the samples come from ε_bad + w·(ε_main - ε_bad), for each w of `--guide-w`.
+  a Bad Version of Itself"): a smaller UNet trained first, by the plain recipe, for `--guide-tflops` of the budget, and
+  the main one for the rest; the samples come from ε_bad + w·(ε_main - ε_bad), for each w of `--guide-w`.
 
 One seed and a short budget: a screen to choose a recipe for the benchmark, not a result."""
 import argparse, itertools, json, sys, torch, torch.nn as nn
@@ -190,6 +190,8 @@ def main():
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--device', default=def_device)
     a = p.parse_args()
+    if a.guide_nfs and not 0 < a.guide_tflops < a.tflops:
+        p.error(f'--guide-tflops {a.guide_tflops:g} leaves the main model {a.tflops-a.guide_tflops:g} of --tflops {a.tflops:g}: give the guide a share between 0 and --tflops')
     ie,res = fashion_eval(),dict(vars(a), threads=torch.get_num_threads())
     def make():
         kw = dict(nfs=tuple(a.nfs), num_layers=a.layers, attn_chans=a.attn)
