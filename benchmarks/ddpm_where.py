@@ -25,7 +25,7 @@ from miniai.conv import def_device, DataLoaders, tensor_dl
 from miniai.datasets import TensorDS
 from miniai.learner import Learner, DeviceCB, OneCycleCB
 from miniai.diffusion import EmbUNetModel, abar, ddim_step
-from miniai.fid import fashion_eval, classify, real_images, fid_net, fid_classifier, to_pm1, ImageEval, RECIPE, _calc_stats, _calc_fid, _fashion
+from miniai.fid import fashion_eval, classify, real_images, fid_net, fid_classifier, to_pm1, ImageEval, RECIPE, _accuracy, _calc_stats, _calc_fid, _fashion
 
 def aug_classifier(epochs, device):
     "`fid_net` trained as `miniai.fid`'s RECIPE says, but for `epochs` epochs under the course's augmentations; its test accuracy."
@@ -40,8 +40,7 @@ def aug_classifier(epochs, device):
                     opt_func=partial(torch.optim.AdamW, weight_decay=r['wd']))
     learn.fit(epochs, valid=False)
     model = learn.model.cpu().float().to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
-    with torch.no_grad(): acc = (torch.cat([model(to_pm1(b)).argmax(1) for b in xv.split(1000)]) == yv).float().mean().item()
-    return model, acc
+    return model, _accuracy(model, xv, yv)
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -89,8 +88,9 @@ def main():
         res['partial'][f'{ts[k]:.2f}'] = round(fid, 4)
     res['noisy'] = {}
     torch.manual_seed(a.seed)
-    for std in (0.01, 0.02, 0.05):   # in the units of the book's images, [-0.5, 0.5]
-        fid,_ = fid_parts((real + 2*std*torch.randn_like(real)).clamp(-1, 1))
+    noisy = {std: (real + 2*std*torch.randn_like(real)).clamp(-1, 1) for std in (0.01, 0.02, 0.05)}   # std in the book's [-0.5, 0.5]
+    for std,x in noisy.items():
+        fid,_ = fid_parts(x)
         print(f'real training images with noise of std {std}: FID {fid:.3f}', flush=True)
         res['noisy'][str(std)] = round(fid, 4)
         book[f'noisy_{std}'] = fid
@@ -102,8 +102,7 @@ def main():
         res['aug'] = dict(epochs=a.aug_epochs, accuracy=round(acc, 4), seconds=round(time.perf_counter()-t0, 1))
         print(f'the augmented classifier: {a.aug_epochs} epochs in {res["aug"]["seconds"]:.0f}s, test accuracy {acc:.4f} '
               f'(the book\'s: {fid_classifier().record["test_accuracy"]:.4f})', flush=True)
-        torch.manual_seed(a.seed)   # the same noise as above
-        ims = dict(real=real, ddim50=s*2, **{f'noisy_{std}': (real + 2*std*torch.randn_like(real)).clamp(-1, 1) for std in (0.01, 0.02, 0.05)})
+        ims = dict(real=real, ddim50=s*2, **{f'noisy_{std}': x for std,x in noisy.items()})
         for name,x in ims.items():
             fid = ie2.fid(x)
             res['aug'][f'fid_{name}'] = round(fid, 4)
